@@ -1,0 +1,26 @@
+# globalsync: PGXS build for PostgreSQL 15
+#
+#   make && make install          build and install into the server of pg_config
+#   make installcheck             pg_regress against a running server
+#   scripts/test.sh               everything: build with -Werror, regress, pgTAP, TAP
+#
+EXTENSION = globalsync
+MODULE_big = globalsync
+
+OBJS = \
+	src/globalsync.o \
+	src/tz/zone.o \
+	src/tz/zone_sql.o \
+	src/types/dtparse.o \
+	src/types/ist_timestamp.o \
+	src/types/zoned_timestamp.o
+
+DATA = sql/globalsync--0.1.0.sql
+
+REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model
+REGRESS_OPTS = --inputdir=. --load-extension=globalsync
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
