@@ -406,6 +406,40 @@ CREATE FUNCTION globalsync.to_zoned(instant timestamptz, zone text)
 COMMENT ON FUNCTION globalsync.to_zoned(timestamptz, text) IS
     'an instant as seen in a zone';
 
+-- every type support function gets a comment saying what it is for
+DO $comments$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure AS sig, m[1] AS typ, m[2] AS what
+          FROM pg_catalog.pg_proc p
+          CROSS JOIN LATERAL regexp_match(p.proname, '^(ist_timestamp|zoned_timestamp)_(.*)$') m
+         WHERE p.pronamespace = 'globalsync'::regnamespace
+           AND pg_catalog.obj_description(p.oid, 'pg_proc') IS NULL
+    LOOP
+        EXECUTE format('COMMENT ON FUNCTION %s IS %L', f.sig, f.typ || ' ' || CASE f.what
+            WHEN 'in' THEN 'text input'
+            WHEN 'out' THEN 'text output'
+            WHEN 'recv' THEN 'binary input (COPY BINARY, binary protocol)'
+            WHEN 'send' THEN 'binary output (COPY BINARY, binary protocol)'
+            WHEN 'eq' THEN 'equality, operator ='
+            WHEN 'ne' THEN 'inequality, operator <>'
+            WHEN 'lt' THEN 'less than, operator <'
+            WHEN 'le' THEN 'less than or equal, operator <='
+            WHEN 'gt' THEN 'greater than, operator >'
+            WHEN 'ge' THEN 'greater than or equal, operator >='
+            WHEN 'cmp' THEN 'three-way comparison (btree support)'
+            WHEN 'sortsupport' THEN 'sort support (btree)'
+            WHEN 'hash' THEN 'hash (hash indexes and hash joins)'
+            WHEN 'hash_extended' THEN 'seeded 64-bit hash (hash partitioning)'
+            WHEN 'smaller' THEN 'the earlier of two values (min aggregate)'
+            WHEN 'larger' THEN 'the later of two values (max aggregate)'
+            ELSE f.what END);
+    END LOOP;
+END
+$comments$;
+
 -- ===================================================================
 -- the zone registry
 -- ===================================================================
@@ -719,6 +753,7 @@ BEGIN
                   HINT = 'For example +1-234-567-8900 or (022) 2345 6789.';
     END IF;
 
+    email := nullif(btrim(email), '');
     IF email IS NOT NULL AND (length(email) > 254 OR email !~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$') THEN
         RAISE EXCEPTION 'invalid email: "%"', email
             USING ERRCODE = '22023', HINT = 'An email address looks like name@example.org; pass NULL if there is none.';
@@ -851,6 +886,451 @@ COMMENT ON VIEW globalsync.registration_calendar IS
     'registrations per IST calendar day and facility';
 
 -- ===================================================================
+-- change capture: log, ticks, consumers, rotation
+-- ===================================================================
+
+-- Which slot of the log new events go to, and the rotation in progress
+-- (see globalsync.maintain_log()).  One row.
+CREATE TABLE globalsync.capture_state (
+    singleton       boolean PRIMARY KEY DEFAULT true CONSTRAINT capture_state_one_row CHECK (singleton),
+    generation      bigint NOT NULL DEFAULT 0,
+    switch_xid      xid8,
+    switch_done_xid xid8,
+    switched_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    rotate_interval interval NOT NULL DEFAULT '10 minutes'
+                    CONSTRAINT rotate_interval_positive CHECK (rotate_interval > '0'),
+    rotate_bytes    bigint NOT NULL DEFAULT 67108864
+                    CONSTRAINT rotate_bytes_positive CHECK (rotate_bytes > 0)
+);
+INSERT INTO globalsync.capture_state DEFAULT VALUES;
+COMMENT ON TABLE globalsync.capture_state IS
+    'the change log''s current generation (slot = generation % 3), the rotation in progress and when to rotate';
+
+-- Per-database key of the keyed hash that masks columns.  Only the owner
+-- can read it; the capture trigger reads it directly, not through SQL.
+CREATE TABLE globalsync.capture_secrets (
+    singleton   boolean PRIMARY KEY DEFAULT true CONSTRAINT capture_secrets_one_row CHECK (singleton),
+    mask_key    bytea NOT NULL
+                CONSTRAINT mask_key_length CHECK (length(mask_key) >= 16)
+);
+INSERT INTO globalsync.capture_secrets (mask_key)
+    VALUES (decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+COMMENT ON TABLE globalsync.capture_secrets IS
+    'the per-database key of the HMAC-SHA256 that replaces masked columns; readable by the owner only';
+
+CREATE SEQUENCE globalsync.change_log_event_id_seq AS bigint;
+
+CREATE TABLE globalsync.change_log (
+    event_id        bigint NOT NULL DEFAULT nextval('globalsync.change_log_event_id_seq'),
+    slot            smallint NOT NULL,
+    xid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    table_oid       oid NOT NULL,
+    table_name      text NOT NULL,
+    op              "char" NOT NULL CONSTRAINT op_known CHECK (op IN ('I', 'U', 'D', 'T')),
+    pk              jsonb,
+    row_data        jsonb,
+    changed_columns text[],
+    old_values      jsonb,
+    facility_id     text,
+    captured_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+) PARTITION BY LIST (slot);
+ALTER SEQUENCE globalsync.change_log_event_id_seq OWNED BY globalsync.change_log.event_id;
+CREATE TABLE globalsync.change_log_0 PARTITION OF globalsync.change_log FOR VALUES IN (0);
+CREATE TABLE globalsync.change_log_1 PARTITION OF globalsync.change_log FOR VALUES IN (1);
+CREATE TABLE globalsync.change_log_2 PARTITION OF globalsync.change_log FOR VALUES IN (2);
+-- a batch is a range of xids (those a tick sees and the previous one does not)
+CREATE INDEX change_log_xid ON globalsync.change_log (xid);
+COMMENT ON TABLE globalsync.change_log IS
+    'one row per captured row change (and per TRUNCATE), written by the capture trigger; rotated through three partitions, never deleted row by row';
+COMMENT ON COLUMN globalsync.change_log.event_id IS 'capture order; within one row, also commit order';
+COMMENT ON COLUMN globalsync.change_log.slot IS 'partition the event was written to (generation % 3)';
+COMMENT ON COLUMN globalsync.change_log.xid IS 'the capturing transaction; batches are cut by which ticks see it committed';
+COMMENT ON COLUMN globalsync.change_log.op IS 'I insert, U update, D delete, T truncate';
+COMMENT ON COLUMN globalsync.change_log.pk IS 'primary key of the row as jsonb (masked if a key column is masked)';
+COMMENT ON COLUMN globalsync.change_log.row_data IS 'the new row as jsonb, without excluded columns and with masked ones hashed; NULL for D and T';
+COMMENT ON COLUMN globalsync.change_log.changed_columns IS 'for U: the columns whose value changed';
+COMMENT ON COLUMN globalsync.change_log.old_values IS 'for U: the old values of the changed columns';
+COMMENT ON COLUMN globalsync.change_log.facility_id IS 'the row''s facility_id when the table has one, so targets can filter by facility';
+
+CREATE TABLE globalsync.ticks (
+    tick_id     bigint NOT NULL,
+    slot        smallint NOT NULL,
+    snapshot    pg_snapshot NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+) PARTITION BY LIST (slot);
+CREATE TABLE globalsync.ticks_0 PARTITION OF globalsync.ticks FOR VALUES IN (0);
+CREATE TABLE globalsync.ticks_1 PARTITION OF globalsync.ticks FOR VALUES IN (1);
+CREATE TABLE globalsync.ticks_2 PARTITION OF globalsync.ticks FOR VALUES IN (2);
+CREATE UNIQUE INDEX ticks_tick_id ON globalsync.ticks (tick_id, slot);
+CREATE SEQUENCE globalsync.ticks_tick_id_seq AS bigint OWNED BY globalsync.ticks.tick_id;
+ALTER TABLE globalsync.ticks ALTER tick_id SET DEFAULT nextval('globalsync.ticks_tick_id_seq');
+COMMENT ON TABLE globalsync.ticks IS
+    'snapshots taken by globalsync.tick(): a batch is the events committed between two consecutive ticks';
+
+CREATE TABLE globalsync.consumers (
+    consumer        text PRIMARY KEY CONSTRAINT consumer_name CHECK (consumer ~ '^[A-Za-z0-9_.:-]{1,100}$'),
+    last_tick       bigint NOT NULL,
+    last_snapshot   pg_snapshot NOT NULL,
+    batch_id        bigint,
+    batch_tick      bigint,
+    batch_snapshot  pg_snapshot,
+    registered_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_finished_at timestamptz,
+    CONSTRAINT batch_complete CHECK ((batch_id IS NULL) = (batch_tick IS NULL) AND (batch_id IS NULL) = (batch_snapshot IS NULL))
+);
+CREATE SEQUENCE globalsync.batch_id_seq AS bigint;
+COMMENT ON TABLE globalsync.consumers IS
+    'readers of the change log: the last tick each has finished and the batch it is working on';
+
+SELECT pg_catalog.pg_extension_config_dump('globalsync.consumers', '');
+SELECT pg_catalog.pg_extension_config_dump('globalsync.capture_secrets', '');
+
+-- the trigger and the tracking API
+
+CREATE FUNCTION globalsync.capture_trigger()
+    RETURNS trigger
+    AS 'MODULE_PATHNAME', 'gs_capture_trigger'
+    LANGUAGE C;
+COMMENT ON FUNCTION globalsync.capture_trigger() IS
+    'the C trigger attached by globalsync.track(): logs each row change (and TRUNCATE) to globalsync.change_log';
+
+CREATE FUNCTION globalsync.track(tbl regclass, exclude_columns text[] DEFAULT '{}', mask_columns text[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_cols text[];
+    v_pk text[];
+    v_bad text[];
+    v_kind "char";
+    v_args text;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table to track must not be null' USING ERRCODE = '22004';
+    END IF;
+    SELECT relkind INTO v_kind FROM pg_class WHERE oid = tbl;
+    IF v_kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'cannot track "%": not a table', tbl
+            USING ERRCODE = '42809', HINT = 'Only ordinary and partitioned tables can be tracked.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = tbl) = 'globalsync'::regnamespace
+       AND tbl <> 'globalsync.patient_registrations'::regclass
+       AND tbl <> 'globalsync.facilities'::regclass THEN
+        RAISE EXCEPTION 'cannot track "%": it belongs to globalsync itself', tbl USING ERRCODE = '42809';
+    END IF;
+    SELECT array_agg(attname::text ORDER BY attnum) INTO v_cols
+      FROM pg_attribute WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO v_pk
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = tbl AND i.indisprimary;
+    IF v_pk IS NULL THEN
+        RAISE EXCEPTION 'cannot track "%": it has no primary key', tbl
+            USING ERRCODE = '55000',
+                  DETAIL = 'Every captured change is identified by its primary key, so targets can apply it.',
+                  HINT = format('Add one, for example ALTER TABLE %s ADD PRIMARY KEY (id).', tbl);
+    END IF;
+    exclude_columns := coalesce(exclude_columns, '{}');
+    mask_columns := coalesce(mask_columns, '{}');
+    SELECT array_agg(c) INTO v_bad FROM unnest(exclude_columns || mask_columns) c WHERE c <> ALL (v_cols) OR c IS NULL;
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'table "%" has no column %', tbl, array_to_string(v_bad, ', ')
+            USING ERRCODE = '42703', HINT = 'Name columns exactly as in the table (case-sensitive).';
+    END IF;
+    SELECT array_agg(c) INTO v_bad FROM unnest(exclude_columns) c WHERE c = ANY (v_pk);
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot exclude primary key column % of "%"', array_to_string(v_bad, ', '), tbl
+            USING ERRCODE = '22023', HINT = 'Mask it instead: targets then see a keyed hash they can join on.';
+    END IF;
+    SELECT array_agg(c) INTO v_bad FROM unnest(exclude_columns) c WHERE c = ANY (mask_columns);
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'column % of "%" cannot be both excluded and masked', array_to_string(v_bad, ', '), tbl
+            USING ERRCODE = '22023';
+    END IF;
+    -- the trigger reads its settings from its arguments: no lookups per row
+    v_args := format('%L, %L', 'exclude=' || array_to_string(ARRAY(SELECT DISTINCT unnest(exclude_columns) ORDER BY 1), ','),
+                               'mask=' || array_to_string(ARRAY(SELECT DISTINCT unnest(mask_columns) ORDER BY 1), ','));
+    IF EXISTS (SELECT FROM unnest(exclude_columns || mask_columns) c WHERE c ~ '[,=]') THEN
+        RAISE EXCEPTION 'column names containing "," or "=" cannot be excluded or masked' USING ERRCODE = '22023';
+    END IF;
+    -- runs with the caller's rights: only who may create triggers on the
+    -- table (its owner) can change what is captured
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'globalsync_capture') THEN
+        EXECUTE format('DROP TRIGGER globalsync_capture ON %s', tbl);
+    END IF;
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'globalsync_capture_truncate') THEN
+        EXECUTE format('DROP TRIGGER globalsync_capture_truncate ON %s', tbl);
+    END IF;
+    EXECUTE format('CREATE TRIGGER globalsync_capture AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION globalsync.capture_trigger(%s)', tbl, v_args);
+    EXECUTE format('CREATE TRIGGER globalsync_capture_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION globalsync.capture_trigger(%s)', tbl, v_args);
+END
+$$;
+COMMENT ON FUNCTION globalsync.track(regclass, text[], text[]) IS
+    'capture every INSERT, UPDATE, DELETE and TRUNCATE of a table with a primary key; excluded columns never reach the log, masked ones are replaced by a keyed hash';
+
+CREATE FUNCTION globalsync.untrack(tbl regclass)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_found boolean;
+BEGIN
+    v_found := EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'globalsync_capture');
+    IF v_found THEN
+        EXECUTE format('DROP TRIGGER globalsync_capture ON %s', tbl);
+    END IF;
+    IF EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'globalsync_capture_truncate') THEN
+        EXECUTE format('DROP TRIGGER globalsync_capture_truncate ON %s', tbl);
+    END IF;
+    RETURN v_found;
+END
+$$;
+COMMENT ON FUNCTION globalsync.untrack(regclass) IS
+    'stop capturing a table''s changes (events already logged stay); returns whether it was tracked';
+
+CREATE VIEW globalsync.tracked_tables AS
+    SELECT t.tgrelid::regclass AS table_name,
+           n.nspname::text AS schema_name,
+           c.relname::text AS relation_name,
+           coalesce(string_to_array(nullif(substr(split_part(encode(t.tgargs, 'escape'), '\000', 1), 9), ''), ','), '{}') AS exclude_columns,
+           coalesce(string_to_array(nullif(substr(split_part(encode(t.tgargs, 'escape'), '\000', 2), 6), ''), ','), '{}') AS mask_columns,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord)
+              FROM pg_index i
+              CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             WHERE i.indrelid = t.tgrelid AND i.indisprimary) AS primary_key,
+           EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.tgrelid AND a.attname = 'facility_id'
+                      AND a.attnum > 0 AND NOT a.attisdropped) AS has_facility_id,
+           t.tgenabled <> 'D' AS enabled
+      FROM pg_trigger t
+      JOIN pg_class c ON c.oid = t.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE t.tgname = 'globalsync_capture'
+       AND t.tgfoid = 'globalsync.capture_trigger()'::regprocedure;
+COMMENT ON VIEW globalsync.tracked_tables IS
+    'tables whose changes are captured, with excluded and masked columns and the primary key';
+
+-- ticks and consumers
+
+CREATE FUNCTION globalsync.tick()
+    RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO globalsync.ticks (slot, snapshot)
+    SELECT (s.generation % 3)::smallint, pg_current_snapshot()
+      FROM globalsync.capture_state s
+    RETURNING tick_id
+$$;
+COMMENT ON FUNCTION globalsync.tick() IS
+    'record the current snapshot as a tick; events committed between two ticks form one batch';
+
+CREATE FUNCTION globalsync.register_consumer(consumer text)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tick bigint;
+    v_snap pg_snapshot;
+BEGIN
+    IF consumer IS NULL OR consumer !~ '^[A-Za-z0-9_.:-]{1,100}$' THEN
+        RAISE EXCEPTION 'invalid consumer name: "%"', consumer
+            USING ERRCODE = '22023', HINT = 'Use 1 to 100 letters, digits, or _ . : - characters, for example target:TGT_1A2B3C4D.';
+    END IF;
+    SELECT c.last_tick INTO v_tick FROM globalsync.consumers c WHERE c.consumer = register_consumer.consumer;
+    IF FOUND THEN
+        RETURN v_tick;
+    END IF;
+    v_tick := globalsync.tick();
+    SELECT t.snapshot INTO v_snap FROM globalsync.ticks t WHERE t.tick_id = v_tick;
+    INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot)
+        VALUES (register_consumer.consumer, v_tick, v_snap);
+    RETURN v_tick;
+END
+$$;
+COMMENT ON FUNCTION globalsync.register_consumer(text) IS
+    'register a reader of the change log; it receives the changes committed after this call; returns its starting tick';
+
+CREATE FUNCTION globalsync.unregister_consumer(consumer text)
+    RETURNS boolean
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS (DELETE FROM globalsync.consumers c WHERE c.consumer = unregister_consumer.consumer RETURNING 1)
+    SELECT EXISTS (SELECT FROM d)
+$$;
+COMMENT ON FUNCTION globalsync.unregister_consumer(text) IS
+    'forget a consumer; the log no longer waits for it';
+
+CREATE FUNCTION globalsync.next_batch(consumer text,
+        OUT batch_id bigint, OUT prev_tick bigint, OUT tick bigint,
+        OUT prev_snapshot pg_snapshot, OUT snapshot pg_snapshot)
+    RETURNS record
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c globalsync.consumers;
+    t globalsync.ticks;
+BEGIN
+    SELECT * INTO c FROM globalsync.consumers x WHERE x.consumer = next_batch.consumer FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consumer "%" is not registered', next_batch.consumer
+            USING ERRCODE = '42704', HINT = 'Register it with globalsync.register_consumer().';
+    END IF;
+    IF c.batch_id IS NULL THEN
+        -- the oldest tick range this consumer has not finished
+        SELECT * INTO t FROM globalsync.ticks x WHERE x.tick_id > c.last_tick ORDER BY x.tick_id LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN;     -- all NULL: nothing to do until the next tick
+        END IF;
+        UPDATE globalsync.consumers x
+           SET batch_id = nextval('globalsync.batch_id_seq'), batch_tick = t.tick_id, batch_snapshot = t.snapshot
+         WHERE x.consumer = next_batch.consumer
+        RETURNING * INTO c;
+    END IF;
+    batch_id := c.batch_id;
+    prev_tick := c.last_tick;
+    tick := c.batch_tick;
+    prev_snapshot := c.last_snapshot;
+    snapshot := c.batch_snapshot;
+END
+$$;
+COMMENT ON FUNCTION globalsync.next_batch(text) IS
+    'the consumer''s current batch: the changes committed between its last finished tick and the next one; returned again until finished (at least once); NULLs if there is no new tick';
+
+CREATE FUNCTION globalsync.batch_events(batch_id bigint, after_event_id bigint DEFAULT 0, max_events integer DEFAULT 1000)
+    RETURNS SETOF globalsync.change_log
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c globalsync.consumers;
+BEGIN
+    IF max_events IS NULL OR max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO c FROM globalsync.consumers x WHERE x.batch_id = batch_events.batch_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % is not open', batch_events.batch_id
+            USING ERRCODE = '42704', HINT = 'Get the current batch with globalsync.next_batch(consumer); a finished batch cannot be read again.';
+    END IF;
+    -- committed in the batch's tick, not yet in the previous one; the
+    -- xid range lets the BRIN index skip older pages
+    RETURN QUERY
+        SELECT l.* FROM globalsync.change_log l
+         WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
+           AND l.xid < pg_snapshot_xmax(c.batch_snapshot)
+           AND pg_visible_in_snapshot(l.xid, c.batch_snapshot)
+           AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)
+           AND l.event_id > coalesce(after_event_id, 0)
+         ORDER BY l.event_id
+         LIMIT max_events;
+END
+$$;
+COMMENT ON FUNCTION globalsync.batch_events(bigint, bigint, integer) IS
+    'one page of a batch''s events in capture order (max_events after after_event_id); page until fewer than max_events come back';
+
+CREATE FUNCTION globalsync.finish_batch(batch_id bigint)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE globalsync.consumers c
+       SET last_tick = c.batch_tick, last_snapshot = c.batch_snapshot,
+           batch_id = NULL, batch_tick = NULL, batch_snapshot = NULL,
+           last_finished_at = now()
+     WHERE c.batch_id = finish_batch.batch_id;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION globalsync.finish_batch(bigint) IS
+    'mark a batch delivered: the consumer moves past its tick; returns false if the batch was not open';
+
+-- rotation: no row-by-row DELETE, ever
+
+CREATE FUNCTION globalsync.maintain_log()
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s globalsync.capture_state;
+    v_old smallint;
+    v_cur smallint;
+    v_size bigint;
+BEGIN
+    SELECT * INTO s FROM globalsync.capture_state FOR UPDATE;
+    v_cur := (s.generation % 3)::smallint;
+    v_old := ((s.generation + 2) % 3)::smallint;
+    IF s.switch_xid IS NOT NULL AND s.switch_done_xid IS NULL THEN
+        -- a transaction that read the old generation got its xid before
+        -- the switch committed, so before this one: older than switch_done_xid
+        UPDATE globalsync.capture_state SET switch_done_xid = pg_current_xact_id();
+        RETURN 'switch recorded';
+    END IF;
+    IF s.switch_done_xid IS NOT NULL THEN
+        -- the old slot can go once every consumer has finished a tick in which
+        -- all its writers are complete
+        IF EXISTS (SELECT FROM globalsync.consumers c
+                    WHERE pg_snapshot_xmin(c.last_snapshot) <= s.switch_done_xid) THEN
+            RETURN 'waiting for consumers';
+        END IF;
+        EXECUTE format('TRUNCATE globalsync.change_log_%s, globalsync.ticks_%s', v_old, v_old);
+        UPDATE globalsync.capture_state SET switch_xid = NULL, switch_done_xid = NULL;
+        RETURN format('truncated slot %s', v_old);
+    END IF;
+    EXECUTE format('SELECT pg_relation_size(%L)', 'globalsync.change_log_' || v_cur) INTO v_size;
+    IF v_size > 0 AND (now() - s.switched_at >= s.rotate_interval OR v_size >= s.rotate_bytes) THEN
+        UPDATE globalsync.capture_state
+           SET generation = generation + 1, switch_xid = pg_current_xact_id(), switched_at = now();
+        RETURN format('switched to slot %s', (s.generation + 1) % 3);
+    END IF;
+    RETURN 'nothing to do';
+END
+$$;
+COMMENT ON FUNCTION globalsync.maintain_log()
+    IS 'one step of log rotation: switch new events to the next partition, then TRUNCATE the old one once every consumer is past it; call it repeatedly (the worker does)';
+
+CREATE VIEW globalsync.capture_stats AS
+    SELECT 'events'::text AS kind, e.table_name, e.op::text AS op, NULL::text AS consumer,
+           e.events, NULL::interval AS oldest_pending_age, NULL::bigint AS bytes
+      FROM (SELECT l.table_name, l.op, count(*) AS events
+              FROM globalsync.change_log l GROUP BY 1, 2) e
+    UNION ALL
+    SELECT 'pending', NULL, NULL, c.consumer,
+           (SELECT count(*) FROM globalsync.change_log l
+             WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
+               AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)),
+           now() - (SELECT min(l.captured_at) FROM globalsync.change_log l
+                     WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
+                       AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)),
+           NULL
+      FROM globalsync.consumers c
+    UNION ALL
+    SELECT 'log_size', NULL, NULL, NULL, NULL, NULL,
+           pg_total_relation_size('globalsync.change_log_0') + pg_total_relation_size('globalsync.change_log_1')
+           + pg_total_relation_size('globalsync.change_log_2');
+COMMENT ON VIEW globalsync.capture_stats IS
+    'kind = events: events in the log per table and operation; pending: events not yet finished per consumer and the oldest one''s age; log_size: bytes of the log';
+
+CREATE FUNCTION globalsync.capture_pending(OUT pending_commits bigint, OUT last_commit_at timestamptz)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'gs_capture_pending'
+    LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION globalsync.capture_pending() IS
+    'commits that captured changes in this database since the server started, and when the last one happened (needs shared_preload_libraries; NULLs without it)';
+
+SELECT globalsync.track('globalsync.patient_registrations');
+
+-- ===================================================================
 -- privileges: PUBLIC gets nothing
 -- ===================================================================
 
@@ -875,8 +1355,30 @@ GRANT SELECT ON globalsync.time_zones, globalsync.facility_stats, globalsync.reg
 GRANT EXECUTE ON FUNCTION globalsync.register_patient(text, date, text, text, text, text, timestamp)
     TO globalsync_operator;
 
+-- capture: tracking is for table owners in globalsync_admin; the log, ticks,
+-- consumers and the key stay with the owner (the worker runs as the owner)
+REVOKE EXECUTE ON FUNCTION
+    globalsync.capture_trigger(),
+    globalsync.track(regclass, text[], text[]),
+    globalsync.untrack(regclass),
+    globalsync.tick(),
+    globalsync.register_consumer(text),
+    globalsync.unregister_consumer(text),
+    globalsync.next_batch(text),
+    globalsync.batch_events(bigint, bigint, integer),
+    globalsync.finish_batch(bigint),
+    globalsync.maintain_log()
+    FROM globalsync_reader;
+GRANT EXECUTE ON FUNCTION
+    globalsync.capture_trigger(),
+    globalsync.track(regclass, text[], text[]),
+    globalsync.untrack(regclass)
+    TO globalsync_admin;
+GRANT SELECT ON globalsync.tracked_tables, globalsync.capture_stats TO globalsync_reader;
+
 -- admins: facilities and targets
 GRANT EXECUTE ON FUNCTION
+    globalsync.new_id(text, integer),
     globalsync.add_facility(text, text, text),
     globalsync.set_facility_active(text, boolean)
     TO globalsync_admin;

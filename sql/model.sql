@@ -2,6 +2,7 @@
 -- the data model: facilities, register_patient, views, health
 --
 SET search_path = globalsync, public;
+\set SHOW_CONTEXT never
 SET DateStyle = 'ISO, YMD';
 
 -- errors whose text carries random ids are shown with the ids masked
