@@ -9,6 +9,8 @@ MODULE_big = globalsync
 
 OBJS = \
 	src/globalsync.o \
+	src/capture/capture.o \
+	src/capture/capture_shmem.o \
 	src/tz/zone.o \
 	src/tz/zone_sql.o \
 	src/types/dtparse.o \
@@ -17,7 +19,7 @@ OBJS = \
 
 DATA = sql/globalsync--0.1.0.sql
 
-REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model
+REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model capture
 REGRESS_OPTS = --inputdir=. --load-extension=globalsync
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -16,8 +16,11 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "utils/guc.h"
 
+#include "capture/capture.h"
 #include "globalsync.h"
 #include "tz/zone.h"
 
@@ -25,7 +28,28 @@ PG_MODULE_MAGIC;
 
 bool		gs_loaded_at_startup = false;
 
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
 void		_PG_init(void);
+
+static void
+GsShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	GsCaptureShmemRequest();
+}
+
+static void
+GsShmemStartup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	GsCaptureShmemStartup();
+	LWLockRelease(AddinShmemInitLock);
+}
 
 void
 _PG_init(void)
@@ -33,8 +57,18 @@ _PG_init(void)
 	gs_loaded_at_startup = process_shared_preload_libraries_in_progress;
 
 	GsZoneInit();
+	GsCaptureInit();
 
 	MarkGUCPrefixReserved("globalsync");
+
+	if (!gs_loaded_at_startup)
+		return;
+
+	/* what needs shared memory exists only when preloaded */
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = GsShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = GsShmemStartup;
 }
 
 /*
