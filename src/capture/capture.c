@@ -8,9 +8,9 @@
  * comes from the trigger's arguments (globalsync.track() writes them), and
  * the table's layout is cached per backend and dropped by a relcache
  * callback on ALTER TABLE, so steady state does no catalog lookups.  The
- * insert goes through one SPI plan prepared once per backend, run as the
- * log's owner (the user changing the tracked table has no rights on the
- * log).
+ * event is written by a direct heap insert into the current partition plus
+ * its (plain column) indexes: no SQL, no executor, no permission check (the
+ * user changing the tracked table has no rights on the log, and needs none).
  *
  * Which partition (slot) an event goes to is read once per transaction,
  * after the transaction has its xid, with the latest snapshot: that is
@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/transam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -35,7 +36,8 @@
 #include "commands/trigger.h"
 #include "common/hmac.h"
 #include "common/jsonapi.h"
-#include "executor/spi.h"
+#include "catalog/index.h"
+#include "commands/sequence.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -56,6 +58,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 
 #include "capture.h"
 
@@ -106,11 +109,34 @@ static HTAB *table_cache = NULL;
 static bool callbacks_registered = false;
 
 /* the log itself, resolved once per backend */
-static SPIPlanPtr insert_plan = NULL;
 static Oid	state_relid = InvalidOid;
 static Oid	secrets_relid = InvalidOid;
-static Oid	log_owner = InvalidOid;
 static Oid	log_relid = InvalidOid;
+static Oid	seq_relid = InvalidOid;
+static Oid	part_relid[3] = {InvalidOid, InvalidOid, InvalidOid};
+
+/* columns of a change_log partition, by attribute number (1-based) */
+enum
+{
+	LOG_EVENT_ID,
+	LOG_SLOT,
+	LOG_XID,
+	LOG_TABLE_OID,
+	LOG_TABLE_NAME,
+	LOG_OP,
+	LOG_PK,
+	LOG_ROW_DATA,
+	LOG_CHANGED_COLUMNS,
+	LOG_OLD_VALUES,
+	LOG_FACILITY_ID,
+	LOG_CAPTURED_AT,
+	LOG_NCOLS
+};
+static const char *const log_colnames[LOG_NCOLS] = {
+	"event_id", "slot", "xid", "table_oid", "table_name", "op", "pk",
+	"row_data", "changed_columns", "old_values", "facility_id", "captured_at"
+};
+static AttrNumber log_attnum[LOG_NCOLS];
 
 /* per-transaction state */
 static FullTransactionId slot_xid = {0};
@@ -196,13 +222,11 @@ GsCaptureRelcacheCallback(Datum arg, Oid relid)
 		}
 	}
 	if (!OidIsValid(relid) || relid == state_relid || relid == secrets_relid ||
-		relid == log_relid)
+		relid == log_relid || relid == seq_relid || relid == part_relid[0] ||
+		relid == part_relid[1] || relid == part_relid[2])
 	{
-		/* the plan is revalidated by plancache; the OIDs are ours to forget */
+		/* resolved again on next use (DROP EXTENSION, ALTER of the log) */
 		state_relid = InvalidOid;
-		secrets_relid = InvalidOid;
-		log_relid = InvalidOid;
-		log_owner = InvalidOid;
 		mask_key_loaded = false;
 		slot_cached = -1;
 	}
@@ -401,47 +425,69 @@ GetTableCache(Relation rel, Trigger *trigger)
 
 /*
  * ResolveLog
- *		Find the log's relations and prepare the insert, once per backend.
+ *		Find the log's relations and the layout of its partitions, once per
+ *		backend (and again after a relcache invalidation of any of them).
  */
 static void
 ResolveLog(void)
 {
 	Oid			nsp;
+	int			i,
+				c;
+	TupleDesc	desc = NULL;
 
-	if (OidIsValid(state_relid) && insert_plan != NULL)
+	if (OidIsValid(state_relid))
 		return;
 	nsp = get_namespace_oid("globalsync", false);
-	state_relid = get_relname_relid("capture_state", nsp);
 	secrets_relid = get_relname_relid("capture_secrets", nsp);
 	log_relid = get_relname_relid("change_log", nsp);
-	if (!OidIsValid(state_relid) || !OidIsValid(secrets_relid) || !OidIsValid(log_relid))
+	seq_relid = get_relname_relid("change_log_event_id_seq", nsp);
+	for (i = 0; i < 3; i++)
+	{
+		char		name[NAMEDATALEN];
+
+		snprintf(name, sizeof(name), "change_log_%d", i);
+		part_relid[i] = get_relname_relid(name, nsp);
+		if (!OidIsValid(part_relid[i]))
+			break;
+	}
+	if (!OidIsValid(secrets_relid) || !OidIsValid(log_relid) ||
+		!OidIsValid(seq_relid) || i < 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("globalsync change log not found in this database"),
 				 errhint("Run CREATE EXTENSION globalsync, or untrack the table.")));
-	{
-		HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(log_relid));
 
-		if (!HeapTupleIsValid(tp))
-			elog(ERROR, "cache lookup failed for relation %u", log_relid);
-		log_owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
-		ReleaseSysCache(tp);
-	}
-	if (insert_plan == NULL)
+	/* partitions share the parent's layout; map our columns once */
 	{
-		Oid			argtypes[9] = {INT2OID, OIDOID, TEXTOID, CHAROID, JSONBOID,
-		JSONBOID, TEXTARRAYOID, JSONBOID, TEXTOID};
-		SPIPlanPtr	plan;
+		Relation	rel = table_open(part_relid[0], AccessShareLock);
 
-		plan = SPI_prepare("INSERT INTO globalsync.change_log "
-						   "(slot, table_oid, table_name, op, pk, row_data, changed_columns, old_values, facility_id) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		insert_plan = plan;
+		desc = RelationGetDescr(rel);
+		for (c = 0; c < LOG_NCOLS; c++)
+		{
+			log_attnum[c] = InvalidAttrNumber;
+			for (i = 0; i < desc->natts; i++)
+			{
+				Form_pg_attribute att = TupleDescAttr(desc, i);
+
+				if (!att->attisdropped && strcmp(NameStr(att->attname), log_colnames[c]) == 0)
+					log_attnum[c] = att->attnum;
+			}
+			if (log_attnum[c] == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("globalsync change log has no column \"%s\"", log_colnames[c]),
+						 errhint("The extension's tables were altered; recreate the extension.")));
+		}
+		table_close(rel, AccessShareLock);
 	}
+	/* last, so a failure above leaves us unresolved */
+	state_relid = get_relname_relid("capture_state", nsp);
+	if (!OidIsValid(state_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("globalsync change log not found in this database"),
+				 errhint("Run CREATE EXTENSION globalsync, or untrack the table.")));
 }
 
 /*
@@ -718,47 +764,86 @@ ValuesDiffer(GsColumn *col, Datum a, bool anull, Datum b, bool bnull)
 
 /*
  * InsertEvent
- *		Write one event through the prepared plan, as the log's owner.
+ *		Write one event straight into the current partition and its indexes.
+ *
+ * The partition's constraint (slot) holds by construction and the op is
+ * one of I/U/D/T, so nothing the executor would check can fail.  Only
+ * plain column indexes are maintained; the extension creates no other.
  */
 static void
 InsertEvent(GsTableCache *tc, Oid relid, char op, Jsonb *pk, Jsonb *row,
 			ArrayType *changed, Jsonb *old_values, text *facility)
 {
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			save_userid;
-	int			save_sec;
-	int			ret;
+	int16		slot = CurrentSlot();
+	Relation	rel;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+	HeapTuple	tup;
+	List	   *indexes;
+	ListCell   *lc;
 
-	values[0] = Int16GetDatum(CurrentSlot());
-	values[1] = ObjectIdGetDatum(relid);
-	values[2] = CStringGetTextDatum(tc ? tc->qualname : "");
-	values[3] = CharGetDatum(op);
-	values[4] = pk ? JsonbPGetDatum(pk) : (Datum) 0;
-	nulls[4] = pk ? ' ' : 'n';
-	values[5] = row ? JsonbPGetDatum(row) : (Datum) 0;
-	nulls[5] = row ? ' ' : 'n';
-	values[6] = changed ? PointerGetDatum(changed) : (Datum) 0;
-	nulls[6] = changed ? ' ' : 'n';
-	values[7] = old_values ? JsonbPGetDatum(old_values) : (Datum) 0;
-	nulls[7] = old_values ? ' ' : 'n';
-	values[8] = facility ? PointerGetDatum(facility) : (Datum) 0;
-	nulls[8] = facility ? ' ' : 'n';
+	rel = table_open(part_relid[slot], RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	values = palloc0(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	memset(nulls, true, sizeof(bool) * desc->natts);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(log_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
+#define SETCOL(c, v) \
+	do { values[log_attnum[c] - 1] = (v); nulls[log_attnum[c] - 1] = false; } while (0)
+
+	SETCOL(LOG_EVENT_ID, Int64GetDatum(nextval_internal(seq_relid, false)));
+	SETCOL(LOG_SLOT, Int16GetDatum(slot));
+	SETCOL(LOG_XID, FullTransactionIdGetDatum(GetTopFullTransactionId()));
+	SETCOL(LOG_TABLE_OID, ObjectIdGetDatum(relid));
+	SETCOL(LOG_TABLE_NAME, CStringGetTextDatum(tc->qualname));
+	SETCOL(LOG_OP, CharGetDatum(op));
+	if (pk)
+		SETCOL(LOG_PK, JsonbPGetDatum(pk));
+	if (row)
+		SETCOL(LOG_ROW_DATA, JsonbPGetDatum(row));
+	if (changed)
+		SETCOL(LOG_CHANGED_COLUMNS, PointerGetDatum(changed));
+	if (old_values)
+		SETCOL(LOG_OLD_VALUES, JsonbPGetDatum(old_values));
+	if (facility)
+		SETCOL(LOG_FACILITY_ID, PointerGetDatum(facility));
+	SETCOL(LOG_CAPTURED_AT, TimestampTzGetDatum(GetCurrentTimestamp()));
+#undef SETCOL
+
+	tup = heap_form_tuple(desc, values, nulls);
+	heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
+
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
 	{
-		ret = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into globalsync.change_log: %s",
-				 SPI_result_code_string(ret));
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii = BuildIndexInfo(idx);
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+		int			k;
+
+		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("index \"%s\" on the globalsync change log is not a plain column index",
+							RelationGetRelationName(idx)),
+					 errhint("Drop it: the capture trigger maintains only plain column indexes.")));
+		for (k = 0; k < ii->ii_NumIndexAttrs; k++)
+		{
+			AttrNumber	a = ii->ii_IndexAttrNumbers[k];
+
+			ivalues[k] = values[a - 1];
+			inulls[k] = nulls[a - 1];
+		}
+		index_insert(idx, ivalues, inulls, &tup->t_self, rel,
+					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, ii);
+		index_close(idx, RowExclusiveLock);
 	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
+	list_free(indexes);
+	heap_freetuple(tup);
+	table_close(rel, RowExclusiveLock);
 	captured_in_xact = true;
 }
 
@@ -800,15 +885,12 @@ gs_capture_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	RegisterCallbacks();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	ResolveLog();
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
 		tc = GetTableCache(rel, td->tg_trigger);
 		InsertEvent(tc, RelationGetRelid(rel), 'T', NULL, NULL, NULL, NULL, NULL);
-		SPI_finish();
 		return PointerGetDatum(NULL);
 	}
 	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -860,7 +942,6 @@ gs_capture_trigger(PG_FUNCTION_ARGS)
 		if (nchanged == 0)
 		{
 			/* nothing a target can see has changed */
-			SPI_finish();
 			return PointerGetDatum(NULL);
 		}
 		old_values = JsonbValueToJsonb(res);
@@ -887,7 +968,6 @@ gs_capture_trigger(PG_FUNCTION_ARGS)
 			facility = cstring_to_text(OutputFunctionCall(&tc->cols[tc->facility_att - 1].out, f));
 	}
 	InsertEvent(tc, RelationGetRelid(rel), op, pk, row, changed, old_values, facility);
-	SPI_finish();
 	return PointerGetDatum(NULL);
 }
 
