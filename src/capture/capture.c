@@ -108,6 +108,9 @@ typedef struct GsTableCache
 static HTAB *table_cache = NULL;
 static bool callbacks_registered = false;
 
+/* bumped by every relcache invalidation, to detect one during a rebuild */
+static uint64 inval_count = 0;
+
 /* the log itself, resolved once per backend */
 static Oid	state_relid = InvalidOid;
 static Oid	secrets_relid = InvalidOid;
@@ -206,6 +209,7 @@ GsCaptureRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	GsTableCache *entry;
 
+	inval_count++;
 	if (table_cache != NULL)
 	{
 		if (OidIsValid(relid))
@@ -329,7 +333,9 @@ BuildTableCache(GsTableCache *entry, Relation rel, Trigger *trigger)
 	List	   *mask = NIL;
 	Oid			pkoid;
 	int			i;
+	uint64		inval_at_start = inval_count;
 
+	entry->valid = false;
 	if (entry->cxt)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = AllocSetContextCreate(CacheMemoryContext, "globalsync capture table",
@@ -402,7 +408,8 @@ BuildTableCache(GsTableCache *entry, Relation rel, Trigger *trigger)
 		index_close(idx, AccessShareLock);
 	}
 	MemoryContextSwitchTo(old);
-	entry->valid = true;
+	/* an invalidation that arrived while building means: build again next time */
+	entry->valid = (inval_count == inval_at_start);
 }
 
 static GsTableCache *
