@@ -1,7 +1,7 @@
 --
 -- change capture: the C trigger, tracking, ticks, batches, rotation
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 \set SHOW_CONTEXT never
 SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'UTC';

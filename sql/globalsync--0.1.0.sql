@@ -119,94 +119,100 @@ COMMENT ON FUNCTION globalsync.ist_timestamp_mi_interval(globalsync.ist_timestam
 COMMENT ON FUNCTION globalsync.ist_timestamp_mi(globalsync.ist_timestamp, globalsync.ist_timestamp) IS
     'time between two instants, as an interval';
 
-CREATE OPERATOR globalsync.= (
+-- The operators and the min/max aggregates live in pg_catalog, like the
+-- built-in ones, so they are found whatever the search_path: otherwise the
+-- implicit cast to timestamptz would silently pick timestamptz's operators
+-- (literals read in the session TimeZone, no index use) for users who do
+-- not have globalsync on their path.  They are members of the extension and
+-- go with DROP EXTENSION; their functions stay in globalsync with its grants.
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_eq,
-    COMMUTATOR = OPERATOR(globalsync.=), NEGATOR = OPERATOR(globalsync.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
 );
-CREATE OPERATOR globalsync.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_ne,
-    COMMUTATOR = OPERATOR(globalsync.<>), NEGATOR = OPERATOR(globalsync.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-CREATE OPERATOR globalsync.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_lt,
-    COMMUTATOR = OPERATOR(globalsync.>), NEGATOR = OPERATOR(globalsync.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-CREATE OPERATOR globalsync.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_le,
-    COMMUTATOR = OPERATOR(globalsync.>=), NEGATOR = OPERATOR(globalsync.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-CREATE OPERATOR globalsync.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_gt,
-    COMMUTATOR = OPERATOR(globalsync.<), NEGATOR = OPERATOR(globalsync.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-CREATE OPERATOR globalsync.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_ge,
-    COMMUTATOR = OPERATOR(globalsync.<=), NEGATOR = OPERATOR(globalsync.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-CREATE OPERATOR globalsync.+ (
+CREATE OPERATOR pg_catalog.+ (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = interval,
     PROCEDURE = globalsync.ist_timestamp_pl_interval,
-    COMMUTATOR = OPERATOR(globalsync.+)
+    COMMUTATOR = OPERATOR(pg_catalog.+)
 );
-CREATE OPERATOR globalsync.+ (
+CREATE OPERATOR pg_catalog.+ (
     LEFTARG = interval, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.interval_pl_ist_timestamp,
-    COMMUTATOR = OPERATOR(globalsync.+)
+    COMMUTATOR = OPERATOR(pg_catalog.+)
 );
-CREATE OPERATOR globalsync.- (
+CREATE OPERATOR pg_catalog.- (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = interval,
     PROCEDURE = globalsync.ist_timestamp_mi_interval
 );
-CREATE OPERATOR globalsync.- (
+CREATE OPERATOR pg_catalog.- (
     LEFTARG = globalsync.ist_timestamp, RIGHTARG = globalsync.ist_timestamp,
     PROCEDURE = globalsync.ist_timestamp_mi
 );
 
 CREATE OPERATOR CLASS globalsync.ist_timestamp_ops
     DEFAULT FOR TYPE globalsync.ist_timestamp USING btree AS
-        OPERATOR 1 globalsync.<,
-        OPERATOR 2 globalsync.<=,
-        OPERATOR 3 globalsync.=,
-        OPERATOR 4 globalsync.>=,
-        OPERATOR 5 globalsync.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 globalsync.ist_timestamp_cmp(globalsync.ist_timestamp, globalsync.ist_timestamp),
         FUNCTION 2 globalsync.ist_timestamp_sortsupport(internal),
         FUNCTION 4 pg_catalog.btequalimage(oid);
 
 CREATE OPERATOR CLASS globalsync.ist_timestamp_hash_ops
     DEFAULT FOR TYPE globalsync.ist_timestamp USING hash AS
-        OPERATOR 1 globalsync.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 globalsync.ist_timestamp_hash(globalsync.ist_timestamp),
         FUNCTION 2 globalsync.ist_timestamp_hash_extended(globalsync.ist_timestamp, bigint);
 
-CREATE AGGREGATE globalsync.min(globalsync.ist_timestamp) (
+CREATE AGGREGATE pg_catalog.min(globalsync.ist_timestamp) (
     SFUNC = globalsync.ist_timestamp_smaller,
     STYPE = globalsync.ist_timestamp,
     COMBINEFUNC = globalsync.ist_timestamp_smaller,
-    SORTOP = OPERATOR(globalsync.<),
+    SORTOP = OPERATOR(pg_catalog.<),
     PARALLEL = SAFE
 );
-CREATE AGGREGATE globalsync.max(globalsync.ist_timestamp) (
+CREATE AGGREGATE pg_catalog.max(globalsync.ist_timestamp) (
     SFUNC = globalsync.ist_timestamp_larger,
     STYPE = globalsync.ist_timestamp,
     COMBINEFUNC = globalsync.ist_timestamp_larger,
-    SORTOP = OPERATOR(globalsync.>),
+    SORTOP = OPERATOR(pg_catalog.>),
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE globalsync.min(globalsync.ist_timestamp) IS 'earliest instant, as ist_timestamp';
-COMMENT ON AGGREGATE globalsync.max(globalsync.ist_timestamp) IS 'latest instant, as ist_timestamp';
+COMMENT ON AGGREGATE pg_catalog.min(globalsync.ist_timestamp) IS 'earliest instant, as ist_timestamp';
+COMMENT ON AGGREGATE pg_catalog.max(globalsync.ist_timestamp) IS 'latest instant, as ist_timestamp';
 
 -- Casts.  To and from timestamptz the bits are the same instant.
 CREATE CAST (globalsync.ist_timestamp AS timestamptz) WITHOUT FUNCTION AS IMPLICIT;
@@ -305,56 +311,56 @@ CREATE FUNCTION globalsync.zoned_timestamp_hash(globalsync.zoned_timestamp)
 CREATE FUNCTION globalsync.zoned_timestamp_hash_extended(globalsync.zoned_timestamp, bigint)
     RETURNS bigint AS 'MODULE_PATHNAME', 'zoned_timestamp_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE OPERATOR globalsync.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_eq,
-    COMMUTATOR = OPERATOR(globalsync.=), NEGATOR = OPERATOR(globalsync.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
 );
-CREATE OPERATOR globalsync.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_ne,
-    COMMUTATOR = OPERATOR(globalsync.<>), NEGATOR = OPERATOR(globalsync.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-CREATE OPERATOR globalsync.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_lt,
-    COMMUTATOR = OPERATOR(globalsync.>), NEGATOR = OPERATOR(globalsync.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-CREATE OPERATOR globalsync.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_le,
-    COMMUTATOR = OPERATOR(globalsync.>=), NEGATOR = OPERATOR(globalsync.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-CREATE OPERATOR globalsync.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_gt,
-    COMMUTATOR = OPERATOR(globalsync.<), NEGATOR = OPERATOR(globalsync.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-CREATE OPERATOR globalsync.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = globalsync.zoned_timestamp, RIGHTARG = globalsync.zoned_timestamp,
     PROCEDURE = globalsync.zoned_timestamp_ge,
-    COMMUTATOR = OPERATOR(globalsync.<=), NEGATOR = OPERATOR(globalsync.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
 
 CREATE OPERATOR CLASS globalsync.zoned_timestamp_ops
     DEFAULT FOR TYPE globalsync.zoned_timestamp USING btree AS
-        OPERATOR 1 globalsync.<,
-        OPERATOR 2 globalsync.<=,
-        OPERATOR 3 globalsync.=,
-        OPERATOR 4 globalsync.>=,
-        OPERATOR 5 globalsync.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 globalsync.zoned_timestamp_cmp(globalsync.zoned_timestamp, globalsync.zoned_timestamp),
         FUNCTION 4 pg_catalog.btequalimage(oid);
 
 CREATE OPERATOR CLASS globalsync.zoned_timestamp_hash_ops
     DEFAULT FOR TYPE globalsync.zoned_timestamp USING hash AS
-        OPERATOR 1 globalsync.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 globalsync.zoned_timestamp_hash(globalsync.zoned_timestamp),
         FUNCTION 2 globalsync.zoned_timestamp_hash_extended(globalsync.zoned_timestamp, bigint);
 
@@ -858,10 +864,10 @@ CREATE VIEW globalsync.facility_stats AS
            count(*) AS facilities,
            count(*) FILTER (WHERE f.is_active) AS active_facilities,
            coalesce(sum(p.patients), 0)::bigint AS patients,
-           globalsync.max(p.last_registration_ist) AS last_registration_ist
+           pg_catalog.max(p.last_registration_ist) AS last_registration_ist
       FROM globalsync.facilities f
       LEFT JOIN (SELECT r.facility_id, count(*) AS patients,
-                        globalsync.max(r.registered_at_ist) AS last_registration_ist
+                        pg_catalog.max(r.registered_at_ist) AS last_registration_ist
                    FROM globalsync.patient_registrations r GROUP BY r.facility_id) p
              ON p.facility_id = f.facility_id
       CROSS JOIN LATERAL globalsync.zone_info(f.timezone) z
@@ -876,8 +882,8 @@ CREATE VIEW globalsync.registration_calendar AS
            f.name AS facility_name,
            f.timezone::text AS facility_timezone,
            count(*) AS registrations,
-           globalsync.min(r.registered_at_ist) AS first_registration_ist,
-           globalsync.max(r.registered_at_ist) AS last_registration_ist
+           pg_catalog.min(r.registered_at_ist) AS first_registration_ist,
+           pg_catalog.max(r.registered_at_ist) AS last_registration_ist
       FROM globalsync.patient_registrations r
       JOIN globalsync.facilities f ON f.facility_id = r.facility_id
      GROUP BY 1, 2, 3, 4

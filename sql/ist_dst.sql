@@ -3,7 +3,7 @@
 -- times repeated by fall-back take the earlier instant (RFC 9557
 -- 'compatible'); globalsync.dst_policy = 'reject' makes both errors.
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 SHOW globalsync.dst_policy;
 
 -- northern hemisphere: New York, 2025-03-09 02:00 -> 03:00 and 2025-11-02 02:00 -> 01:00

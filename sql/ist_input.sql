@@ -1,7 +1,7 @@
 --
 -- ist_timestamp input: zones, abbreviations, offsets, specials, errors
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 SET DateStyle = 'ISO, YMD';
 
 -- a bare literal is IST wall time

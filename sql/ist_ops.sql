@@ -1,7 +1,7 @@
 --
 -- ist_timestamp operators, arithmetic, casts, indexes, joins, binary I/O
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'America/Los_Angeles';
 
@@ -54,7 +54,7 @@ SELECT to_ist('2025-10-10 09:30:00', 'Atlantis/Capital');
 SELECT ist_offset('nowhere');
 
 -- min / max aggregates keep the type
-SELECT globalsync.min(t), globalsync.max(t)
+SELECT min(t), max(t)
   FROM (VALUES ('2025-10-10 09:30:00 EST'::ist_timestamp), ('2025-10-10 09:30:00 JST'), (NULL)) v(t);
 
 -- btree index: index scans, sort order, uniqueness
@@ -110,5 +110,17 @@ CREATE TABLE ist_copy2 (LIKE ist_copy);
 SELECT at, z FROM ist_copy2;
 SELECT count(*) AS identical FROM ist_copy a JOIN ist_copy2 b ON a.at = b.at AND a.z = b.z;
 SELECT ist_timestamp_send('2025-10-10 20:00:00') = timestamptz_send('2025-10-10 20:00:00+05:30') AS same_wire_format;
+
+-- the operators and aggregates are found without globalsync on the search_path:
+-- a literal compared with an ist_timestamp column is an ist_timestamp (a bare
+-- one is IST), not a timestamptz read in the session TimeZone
+SET search_path = public;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ist_events WHERE at = '2025-01-01 05:44:00';
+SELECT id FROM ist_events WHERE at = '2025-01-01 05:44:00';
+SELECT pg_typeof(min(at)) AS min_type, pg_typeof(max(at) + interval '1 day') AS plus_type,
+       pg_typeof(max(at) - min(at)) AS diff_type FROM ist_events;
+RESET enable_seqscan;
+SET search_path = public, globalsync;
 
 DROP TABLE ist_events, ist_other, ist_copy, ist_copy2;

@@ -2,7 +2,7 @@
 -- ist_timestamp output: always IST, exactly timestamptz's text under
 -- DateStyle ISO and TimeZone Asia/Kolkata, whatever the session says
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 
 CREATE TABLE out_samples (t timestamptz);
 SELECT setseed(0.42);

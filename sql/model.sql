@@ -1,7 +1,7 @@
 --
 -- the data model: facilities, register_patient, views, health
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 \set SHOW_CONTEXT never
 SET DateStyle = 'ISO, YMD';
 

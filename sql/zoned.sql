@@ -1,7 +1,7 @@
 --
 -- zoned_timestamp: an instant plus the zone it was recorded in
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'UTC';
 

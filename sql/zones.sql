@@ -1,7 +1,7 @@
 --
 -- the zone registry: validation, canonical names, abbreviations, offsets
 --
-SET search_path = globalsync, public;
+SET search_path = public, globalsync;
 
 SELECT z, is_valid_zone(z) AS valid
   FROM unnest(ARRAY['America/New_York', 'america/new_york', 'EST', 'est', 'IST', 'Asia/Kolkata',
