@@ -669,10 +669,14 @@ COMMENT ON FUNCTION globalsync.add_facility(text, text, text) IS
 
 CREATE FUNCTION globalsync.set_facility_active(facility_id text, active boolean)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF active IS NULL THEN
+        RAISE EXCEPTION 'active must be true or false, not null'
+            USING ERRCODE = '22004', HINT = 'Pass true to activate the facility, false to deactivate it.';
+    END IF;
     UPDATE globalsync.facilities f SET is_active = active WHERE f.facility_id = set_facility_active.facility_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'facility "%" does not exist', facility_id
@@ -697,7 +701,7 @@ AS $$
       FROM globalsync.facilities f
       CROSS JOIN LATERAL globalsync.zone_info(f.timezone) z
      WHERE ($1 IS NULL OR f.timezone = globalsync.canonical_zone($1))
-       AND (NOT $2 OR f.is_active)
+       AND (NOT coalesce($2, false) OR f.is_active)
      ORDER BY z.utc_offset, f.name
 $$;
 COMMENT ON FUNCTION globalsync.list_facilities(text, boolean) IS
@@ -793,6 +797,12 @@ BEGIN
                 USING ERRCODE = '22008', HINT = 'Give the local wall time of the registration, for example 2025-10-10 09:30:00.';
         END IF;
         v_at := globalsync.make_zoned(local_registration_time, v_zone);
+        -- a registration cannot happen in the future (a few minutes of clock skew aside)
+        IF globalsync.zoned_instant(v_at) > now() + interval '5 minutes' THEN
+            RAISE EXCEPTION 'local_registration_time "%" in % is in the future', local_registration_time, v_zone
+                USING ERRCODE = '22008',
+                      HINT = 'Give the local wall time at which the patient was registered; omit it to use now.';
+        END IF;
     END IF;
     IF date_of_birth > globalsync.local_time(v_at)::date THEN
         RAISE EXCEPTION 'date_of_birth "%" is after the registration date "%"', date_of_birth, globalsync.local_time(v_at)::date

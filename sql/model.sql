@@ -46,6 +46,8 @@ SELECT pg_temp.expect_error($$INSERT INTO facilities (name, timezone) VALUES ('L
 SELECT pg_temp.expect_error($$INSERT INTO facilities (facility_id, name, timezone) VALUES ('FAC_bad', 'Bad Id', 'UTC')$$);
 INSERT INTO facilities (name, timezone) VALUES ('Bad Zone', 'Nowhere/Land');
 SELECT set_facility_active('FAC_00000000', false);
+SELECT set_facility_active('FAC_00000000', NULL);
+SELECT add_facility('Host Zone Clinic', 'localtime');
 
 -- register patients in local time: the seed's example (EST) and more
 SELECT patient_id ~ '^PAT_[A-Z0-9]{12}$' AS patient_id_ok,
@@ -95,6 +97,7 @@ SELECT register_patient('Jane Roe', '1990-01-15', '+1-234-567-8900', NULL, 'FAC_
 SELECT register_patient('Jane Roe', '1990-01-15', '+1-234-567-8900', NULL, (SELECT id FROM fac WHERE name = 'Pacific Care'), 'Pacific/Atlantis');
 SELECT register_patient('Jane Roe', '1990-01-15', '+1-234-567-8900', NULL, (SELECT id FROM fac WHERE name = 'Pacific Care'), NULL, 'infinity');
 SELECT register_patient('Jane Roe', '2025-10-10', '+1-234-567-8900', NULL, (SELECT id FROM fac WHERE name = 'Pacific Care'), NULL, '2025-10-01 09:00');
+SELECT register_patient('Jane Roe', '1990-01-15', '+1-234-567-8900', NULL, (SELECT id FROM fac WHERE name = 'Pacific Care'), 'UTC', '2999-01-01 09:00');
 SET globalsync.dst_policy = 'reject';
 SELECT register_patient('Jane Roe', '1990-01-15', '+1-234-567-8900', NULL, (SELECT id FROM fac WHERE name = 'Mount Sinai Clinic'), NULL, '2025-03-09 02:30');
 RESET globalsync.dst_policy;

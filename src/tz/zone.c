@@ -73,6 +73,8 @@ typedef struct GsZoneCacheEntry
 
 static HTAB *zone_cache = NULL;
 
+static bool LookupAbbrev(const char *name, int len, GsZone *zone);
+
 /* Upper-case names of every tz database file, built only when needed. */
 static HTAB *tzfile_names = NULL;
 
@@ -190,6 +192,9 @@ GsZoneFormatOffset(int32 offset, char *buf)
 void
 GsZoneFromOffset(int32 offset, GsZone *zone)
 {
+	/* Z, +00, +00:00 and UTC are one zone */
+	if (offset == 0 && LookupAbbrev("UTC", 3, zone))
+		return;
 	zone->kind = GS_ZONE_OFFSET;
 	zone->fixed_offset = offset;
 	zone->fixed_is_dst = false;
@@ -296,6 +301,10 @@ LookupIana(const char *name, int len, GsZone *zone)
 	buf[len] = '\0';
 	if (strstr(buf, "//") != NULL)
 		return false;
+	/* files of the tz database that are not zones, or mean the host's zone */
+	if (pg_strcasecmp(buf, "localtime") == 0 || pg_strcasecmp(buf, "posixrules") == 0 ||
+		pg_strcasecmp(buf, "Factory") == 0)
+		return false;
 
 	tz = pg_tzset(buf);
 	if (tz == NULL)
@@ -347,8 +356,6 @@ GsZoneLookup(const char *name, int len, GsZone *zone)
 	{
 		if (!GsZoneParseOffset(name, len, &offset))
 			return false;
-		if (offset == 0 && len == 1)
-			return LookupAbbrev("UTC", 3, zone);
 		GsZoneFromOffset(offset, zone);
 		return true;
 	}
