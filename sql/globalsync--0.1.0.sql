@@ -954,6 +954,9 @@ ALTER SEQUENCE globalsync.change_log_event_id_seq OWNED BY globalsync.change_log
 CREATE TABLE globalsync.change_log_0 PARTITION OF globalsync.change_log FOR VALUES IN (0);
 CREATE TABLE globalsync.change_log_1 PARTITION OF globalsync.change_log FOR VALUES IN (1);
 CREATE TABLE globalsync.change_log_2 PARTITION OF globalsync.change_log FOR VALUES IN (2);
+COMMENT ON TABLE globalsync.change_log_0 IS 'change_log slot 0: events of generations 0, 3, 6, ...';
+COMMENT ON TABLE globalsync.change_log_1 IS 'change_log slot 1: events of generations 1, 4, 7, ...';
+COMMENT ON TABLE globalsync.change_log_2 IS 'change_log slot 2: events of generations 2, 5, 8, ...';
 -- a batch is a range of xids (those a tick sees and the previous one does not)
 CREATE INDEX change_log_xid ON globalsync.change_log (xid);
 COMMENT ON TABLE globalsync.change_log IS
@@ -977,6 +980,9 @@ CREATE TABLE globalsync.ticks (
 CREATE TABLE globalsync.ticks_0 PARTITION OF globalsync.ticks FOR VALUES IN (0);
 CREATE TABLE globalsync.ticks_1 PARTITION OF globalsync.ticks FOR VALUES IN (1);
 CREATE TABLE globalsync.ticks_2 PARTITION OF globalsync.ticks FOR VALUES IN (2);
+COMMENT ON TABLE globalsync.ticks_0 IS 'ticks slot 0, truncated with change_log_0';
+COMMENT ON TABLE globalsync.ticks_1 IS 'ticks slot 1, truncated with change_log_1';
+COMMENT ON TABLE globalsync.ticks_2 IS 'ticks slot 2, truncated with change_log_2';
 CREATE UNIQUE INDEX ticks_tick_id ON globalsync.ticks (tick_id, slot);
 CREATE SEQUENCE globalsync.ticks_tick_id_seq AS bigint OWNED BY globalsync.ticks.tick_id;
 ALTER TABLE globalsync.ticks ALTER tick_id SET DEFAULT nextval('globalsync.ticks_tick_id_seq');
