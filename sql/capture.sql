@@ -199,6 +199,15 @@ SELECT op, pk, row_data->>'item' AS item, changed_columns FROM batch_events((SEL
 SELECT finish_batch((SELECT batch_id FROM b));
 SELECT batch_id IS NULL AS nothing_more FROM next_batch('regress');
 SELECT next_batch('nobody');
+-- ticks take turns and need READ COMMITTED, so they are in snapshot order
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT tick();
+ROLLBACK;
+-- a batch opened by a statement can be read by the same statement
+INSERT INTO orders VALUES (5, 'e');
+SELECT tick() > 0 AS ticked;
+SELECT count(*) AS events_in_fresh_batch FROM next_batch('regress') b, batch_events(b.batch_id) e;
+SELECT finish_batch(batch_id) FROM next_batch('regress');
 SELECT register_consumer('bad name!');
 SELECT kind, table_name, op, events FROM capture_stats WHERE kind = 'events' AND table_name = 'public.orders' ORDER BY op;
 SELECT kind, consumer, events AS pending FROM capture_stats WHERE kind = 'pending';

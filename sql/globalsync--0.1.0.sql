@@ -1141,13 +1141,30 @@ COMMENT ON VIEW globalsync.tracked_tables IS
 
 CREATE FUNCTION globalsync.tick()
     RETURNS bigint
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_tick bigint;
+BEGIN
+    -- Ticks must be in snapshot order: a tick whose snapshot is older than
+    -- the one before it would deliver events twice.  So ticks take turns
+    -- (the lock is held to commit) and the snapshot is taken by the next
+    -- statement, after the lock: that needs READ COMMITTED.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'globalsync.tick() must run at isolation level READ COMMITTED, not %',
+                        upper(current_setting('transaction_isolation'))
+            USING ERRCODE = '25001',
+                  DETAIL = 'A tick records the latest snapshot; a transaction snapshot taken earlier could put ticks out of order.',
+                  HINT = 'Call it in its own READ COMMITTED transaction.';
+    END IF;
+    LOCK TABLE globalsync.ticks IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO globalsync.ticks (slot, snapshot)
     SELECT (s.generation % 3)::smallint, pg_current_snapshot()
       FROM globalsync.capture_state s
-    RETURNING tick_id
+    RETURNING tick_id INTO v_tick;
+    RETURN v_tick;
+END
 $$;
 COMMENT ON FUNCTION globalsync.tick() IS
     'record the current snapshot as a tick; events committed between two ticks form one batch';
@@ -1229,7 +1246,7 @@ COMMENT ON FUNCTION globalsync.next_batch(text) IS
 
 CREATE FUNCTION globalsync.batch_events(batch_id bigint, after_event_id bigint DEFAULT 0, max_events integer DEFAULT 1000)
     RETURNS SETOF globalsync.change_log
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
