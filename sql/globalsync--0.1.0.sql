@@ -924,15 +924,18 @@ COMMENT ON TABLE globalsync.capture_state IS
 
 -- Per-database key of the keyed hash that masks columns.  Only the owner
 -- can read it; the capture trigger reads it directly, not through SQL.
+-- The key in use is the oldest row: CREATE EXTENSION makes one, and a
+-- restore from pg_dump brings back the original, older one beside it, so
+-- masks stay the same across dump and restore.
 CREATE TABLE globalsync.capture_secrets (
-    singleton   boolean PRIMARY KEY DEFAULT true CONSTRAINT capture_secrets_one_row CHECK (singleton),
+    created_at  timestamptz PRIMARY KEY DEFAULT clock_timestamp(),
     mask_key    bytea NOT NULL
-                CONSTRAINT mask_key_length CHECK (length(mask_key) >= 16)
+                CONSTRAINT mask_key_length CHECK (length(mask_key) BETWEEN 16 AND 1024)
 );
 INSERT INTO globalsync.capture_secrets (mask_key)
     VALUES (decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
 COMMENT ON TABLE globalsync.capture_secrets IS
-    'the per-database key of the HMAC-SHA256 that replaces masked columns; readable by the owner only';
+    'keys of the HMAC-SHA256 that replaces masked columns, the oldest in use; readable by the owner only';
 
 CREATE SEQUENCE globalsync.change_log_event_id_seq AS bigint;
 
@@ -1005,6 +1008,8 @@ COMMENT ON TABLE globalsync.consumers IS
     'readers of the change log: the last tick each has finished and the batch it is working on';
 
 SELECT pg_catalog.pg_extension_config_dump('globalsync.consumers', '');
+SELECT pg_catalog.pg_extension_config_dump('globalsync.ticks_tick_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('globalsync.batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.capture_secrets', '');
 
 -- the trigger and the tracking API
@@ -1146,6 +1151,8 @@ CREATE FUNCTION globalsync.tick()
 AS $$
 DECLARE
     v_tick bigint;
+    v_snap pg_snapshot;
+    v_own xid8;
 BEGIN
     -- Ticks must be in snapshot order: a tick whose snapshot is older than
     -- the one before it would deliver events twice.  So ticks take turns
@@ -1159,8 +1166,20 @@ BEGIN
                   HINT = 'Call it in its own READ COMMITTED transaction.';
     END IF;
     LOCK TABLE globalsync.ticks IN SHARE ROW EXCLUSIVE MODE;
+    v_snap := pg_current_snapshot();
+    -- a snapshot leaves out its own transaction: if this one has written
+    -- (changes captured, a consumer registered), record it as in progress,
+    -- so its changes go into the batch after its commit like anyone's
+    v_own := pg_current_xact_id_if_assigned();
+    IF v_own IS NOT NULL THEN
+        v_snap := format('%s:%s:%s',
+                         least(pg_snapshot_xmin(v_snap), v_own),
+                         greatest(pg_snapshot_xmax(v_snap), (v_own::text::numeric + 1)::text::xid8),
+                         (SELECT string_agg(x::text, ',' ORDER BY x)
+                            FROM (SELECT pg_snapshot_xip(v_snap) AS x UNION SELECT v_own) u))::pg_snapshot;
+    END IF;
     INSERT INTO globalsync.ticks (slot, snapshot)
-    SELECT (s.generation % 3)::smallint, pg_current_snapshot()
+    SELECT (s.generation % 3)::smallint, v_snap
       FROM globalsync.capture_state s
     RETURNING tick_id INTO v_tick;
     RETURN v_tick;
@@ -1306,6 +1325,10 @@ DECLARE
     v_cur smallint;
     v_size bigint;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'globalsync.maintain_log() must run at isolation level READ COMMITTED'
+            USING ERRCODE = '25001', HINT = 'Call it in its own READ COMMITTED transaction.';
+    END IF;
     SELECT * INTO s FROM globalsync.capture_state FOR UPDATE;
     v_cur := (s.generation % 3)::smallint;
     v_old := ((s.generation + 2) % 3)::smallint;
@@ -1318,6 +1341,12 @@ BEGIN
     IF s.switch_done_xid IS NOT NULL THEN
         -- the old slot can go once every consumer has finished a tick in which
         -- all its writers are complete
+        -- first wait for the old slot's last writers, then keep consumers
+        -- from registering, and only then look at them (a new statement,
+        -- so a new snapshot): a consumer that registered while a writer of
+        -- the old slot was still open is seen and waited for
+        EXECUTE format('LOCK TABLE globalsync.change_log_%s, globalsync.ticks_%s IN ACCESS EXCLUSIVE MODE', v_old, v_old);
+        LOCK TABLE globalsync.consumers IN SHARE MODE;
         IF EXISTS (SELECT FROM globalsync.consumers c
                     WHERE pg_snapshot_xmin(c.last_snapshot) <= s.switch_done_xid) THEN
             RETURN 'waiting for consumers';
@@ -1348,9 +1377,11 @@ CREATE VIEW globalsync.capture_stats AS
            (SELECT count(*) FROM globalsync.change_log l
              WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
                AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)),
-           now() - (SELECT min(l.captured_at) FROM globalsync.change_log l
-                     WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
-                       AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)),
+           (SELECT CASE WHEN min(l.captured_at) IS NOT NULL
+                        THEN greatest(interval '0', clock_timestamp() - min(l.captured_at)) END
+              FROM globalsync.change_log l
+             WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
+               AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)),
            NULL
       FROM globalsync.consumers c
     UNION ALL
@@ -1377,6 +1408,9 @@ REVOKE ALL ON ALL TABLES IN SCHEMA globalsync FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA globalsync FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA globalsync FROM PUBLIC;
 REVOKE USAGE ON TYPE globalsync.ist_timestamp, globalsync.zoned_timestamp, globalsync.zone_name FROM PUBLIC;
+
+REVOKE EXECUTE ON FUNCTION pg_catalog.min(globalsync.ist_timestamp), pg_catalog.max(globalsync.ist_timestamp) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_catalog.min(globalsync.ist_timestamp), pg_catalog.max(globalsync.ist_timestamp) TO globalsync_reader;
 
 -- readers: the types, the zone registry, the views, health
 GRANT USAGE ON TYPE globalsync.ist_timestamp, globalsync.zoned_timestamp, globalsync.zone_name TO globalsync_reader;

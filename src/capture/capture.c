@@ -147,7 +147,7 @@ static int16 slot_cached = -1;
 static bool captured_in_xact = false;
 
 static bool mask_key_loaded = false;
-static uint8 mask_key[64];
+static uint8 mask_key[1024];
 static int	mask_key_len = 0;
 
 static void GsCaptureRelcacheCallback(Datum arg, Oid relid);
@@ -550,20 +550,50 @@ CurrentSlot(void)
 	return slot_cached;
 }
 
+/*
+ * LoadMaskKey
+ *		The oldest key in capture_secrets (see the install script), cached
+ *		for the backend's life.
+ */
 static void
 LoadMaskKey(void)
 {
+	Relation	rel;
+	Snapshot	snap;
+	TableScanDesc scan;
 	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	bytea	   *key;
+	TimestampTz best = 0;
+	bool		found = false;
 
 	if (mask_key_loaded)
 		return;
-	tup = ReadRow(secrets_relid, &desc);
-	key = DatumGetByteaPP(heap_getattr(tup, 2, desc, &isnull));
-	mask_key_len = Min(VARSIZE_ANY_EXHDR(key), sizeof(mask_key));
-	memcpy(mask_key, VARDATA_ANY(key), mask_key_len);
+	rel = table_open(secrets_relid, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snap, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		TimestampTz created = DatumGetTimestampTz(heap_getattr(tup, 1, RelationGetDescr(rel), &isnull));
+		bytea	   *key;
+
+		if (found && created >= best)
+			continue;
+		key = DatumGetByteaPP(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+		if (isnull || VARSIZE_ANY_EXHDR(key) > sizeof(mask_key))
+			continue;
+		mask_key_len = VARSIZE_ANY_EXHDR(key);
+		memcpy(mask_key, VARDATA_ANY(key), mask_key_len);
+		best = created;
+		found = true;
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no key to mask columns with in globalsync.capture_secrets"),
+				 errhint("As the extension's owner: INSERT INTO globalsync.capture_secrets (mask_key) VALUES (a random bytea of 32 bytes).")));
 	mask_key_loaded = true;
 }
 

@@ -3,7 +3,9 @@
 -- Direct DML as the superuser running the suite, so that the constraints
 -- themselves are tested (not the validation in the API functions).  Test
 -- ids use letters outside [0-9A-F] so they never collide with new_id().
--- Everything is rolled back.
+-- The change capture tables last: one-row tables stay one row, the log
+-- only takes known operations and slots, consumer names and batches are
+-- well formed.  Everything is rolled back.
 
 \set ON_ERROR_STOP 1
 \set QUIET 1
@@ -12,7 +14,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(85);
+SELECT plan(106);
 
 -- -------------------------------------------------------------------
 -- facilities: id format
@@ -403,6 +405,99 @@ SELECT is(
     (SELECT count(*)::int FROM globalsync.sync_log WHERE target_id = 'TGT_TAPHTTP1'),
     0,
     'deleting a target deletes its sync_log rows');
+
+-- -------------------------------------------------------------------
+-- change capture: capture_state keeps one row, capture_secrets valid keys
+-- -------------------------------------------------------------------
+SELECT throws_ok(
+    $$INSERT INTO globalsync.capture_state DEFAULT VALUES$$,
+    '23505', 'duplicate key value violates unique constraint "capture_state_pkey"',
+    'capture_state refuses a second row');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.capture_state (singleton) VALUES (false)$$,
+    '23514', 'new row for relation "capture_state" violates check constraint "capture_state_one_row"',
+    'capture_state refuses a row with singleton = false');
+SELECT throws_ok(
+    $$UPDATE globalsync.capture_state SET rotate_interval = '0'$$,
+    '23514', 'new row for relation "capture_state" violates check constraint "rotate_interval_positive"',
+    'a zero rotate_interval is refused');
+SELECT throws_ok(
+    $$UPDATE globalsync.capture_state SET rotate_bytes = 0$$,
+    '23514', 'new row for relation "capture_state" violates check constraint "rotate_bytes_positive"',
+    'a zero rotate_bytes is refused');
+SELECT lives_ok(
+    $$INSERT INTO globalsync.capture_secrets (created_at, mask_key) VALUES ('2002-02-02 00:00:00+00', decode(repeat('ab', 32), 'hex'))$$,
+    'capture_secrets takes a second key (a restored one); the oldest is in use');
+SELECT throws_ok(
+    $$UPDATE globalsync.capture_secrets SET mask_key = decode(repeat('ab', 1025), 'hex')$$,
+    '23514', 'new row for relation "capture_secrets" violates check constraint "mask_key_length"',
+    'a mask key longer than 1024 bytes is refused');
+SELECT throws_ok(
+    $$UPDATE globalsync.capture_secrets SET mask_key = decode(repeat('ab', 15), 'hex')$$,
+    '23514', 'new row for relation "capture_secrets" violates check constraint "mask_key_length"',
+    'a mask key shorter than 16 bytes is refused');
+SELECT throws_ok(
+    $$UPDATE globalsync.capture_secrets SET mask_key = NULL$$,
+    '23502', NULL,
+    'a NULL mask key is refused');
+
+-- -------------------------------------------------------------------
+-- change capture: change_log, ticks, consumers
+-- -------------------------------------------------------------------
+SELECT throws_ok(
+    $$INSERT INTO globalsync.change_log (slot, table_oid, table_name, op) VALUES (0, 0, 'tap.constraints', 'X')$$,
+    '23514', 'new row for relation "change_log_0" violates check constraint "op_known"',
+    'an event with an operation other than I, U, D, T is refused');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.change_log (slot, table_oid, table_name, op) VALUES (3, 0, 'tap.constraints', 'I')$$,
+    '23514', 'no partition of relation "change_log" found for row',
+    'an event outside slots 0, 1, 2 is refused (no partition)');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.change_log (slot, table_oid, op) VALUES (0, 0, 'I')$$,
+    '23502', NULL,
+    'an event without table name is refused');
+WITH ins AS (
+    INSERT INTO globalsync.change_log (slot, table_oid, table_name, op)
+    VALUES (1, 0, 'tap.constraints', 'T')
+    RETURNING event_id, xid, captured_at
+)
+SELECT ok(event_id IS NOT NULL AND xid = pg_catalog.pg_current_xact_id() AND captured_at IS NOT NULL,
+    'an event gets an event id, the current transaction''s xid and the capture time by default') FROM ins;
+SELECT throws_ok(
+    $$INSERT INTO globalsync.ticks (tick_id, slot, snapshot) VALUES (-7, 0, '1:1:'), (-7, 0, '1:1:')$$,
+    '23505', NULL,
+    'a tick id appears once per slot');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.ticks (slot, snapshot) VALUES (0, NULL)$$,
+    '23502', NULL,
+    'a tick without snapshot is refused');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.ticks (slot, snapshot) VALUES (3, '1:1:')$$,
+    '23514', 'no partition of relation "ticks" found for row',
+    'a tick outside slots 0, 1, 2 is refused (no partition)');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot) VALUES ('tap consumer', 1, '1:1:')$$,
+    '23514', 'new row for relation "consumers" violates check constraint "consumer_name"',
+    'a consumer name with a space is refused');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot) VALUES (repeat('c', 101), 1, '1:1:')$$,
+    '23514', 'new row for relation "consumers" violates check constraint "consumer_name"',
+    'a consumer name over 100 characters is refused');
+SELECT lives_ok(
+    $$INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot) VALUES ('tap.constraints:TGT_TAPHTTP1-a_b', 1, '1:1:')$$,
+    'a consumer name of letters, digits and _ . : - is accepted');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot, batch_id) VALUES ('tap.constraints.b', 1, '1:1:', 7)$$,
+    '23514', 'new row for relation "consumers" violates check constraint "batch_complete"',
+    'an open batch needs its tick and snapshot (batch_id alone is refused)');
+SELECT throws_ok(
+    $$UPDATE globalsync.consumers SET batch_id = 7, batch_tick = 2 WHERE consumer = 'tap.constraints:TGT_TAPHTTP1-a_b'$$,
+    '23514', 'new row for relation "consumers" violates check constraint "batch_complete"',
+    'an open batch needs its snapshot too');
+SELECT throws_ok(
+    $$INSERT INTO globalsync.consumers (consumer, last_tick, last_snapshot) VALUES ('tap.constraints:TGT_TAPHTTP1-a_b', 2, '1:1:')$$,
+    '23505', NULL,
+    'a consumer name is registered once');
 
 SELECT * FROM finish();
 ROLLBACK;

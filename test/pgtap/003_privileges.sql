@@ -1,15 +1,24 @@
 -- 003_privileges.sql: who may do what (DESIGN.md, Security).
 --
--- globalsync_reader: schema usage, the types and their functions, the views,
---   health() and list_facilities(); no table.
+-- globalsync_reader: schema usage, the types and their functions, the views
+--   (tracked_tables and capture_stats included), health(), list_facilities()
+--   and capture_pending(); no table, and no other capture function.
 -- globalsync_operator: reader + register_patient().
 -- globalsync_admin: operator + add_facility(), set_facility_active(), DML on
---   facilities and targets, SELECT on patient_registrations and sync_log.
+--   facilities and targets, SELECT on patient_registrations and sync_log,
+--   capture_trigger(), track() and untrack() (which act with the caller's
+--   rights: only on tables the caller owns).
+-- The owner only: the change capture tables (capture_state, capture_secrets,
+--   change_log, ticks, consumers, their partitions and sequences) and
+--   tick(), register_consumer(), unregister_consumer(), next_batch(),
+--   batch_events(), finish_batch(), maintain_log().
 -- PUBLIC: nothing.
 --
 -- First the catalog (pgTAP privilege functions), then behaviour: for each
 -- role a NOLOGIN test role, created inside this transaction and granted
 -- that role, does things under SET LOCAL ROLE.  ROLLBACK removes the roles.
+-- What capture does for and refuses to these roles (and the setting
+-- globalsync.capture) is exercised in 005_capture.sql.
 
 \set ON_ERROR_STOP 1
 \set QUIET 1
@@ -18,7 +27,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(141);
+SELECT plan(178);
 
 -- fixtures, as the superuser running the suite
 INSERT INTO globalsync.facilities (facility_id, name, timezone, location) VALUES
@@ -88,6 +97,42 @@ SELECT sequence_privs_are('globalsync', 'sync_log_log_id_seq', 'globalsync_opera
 SELECT sequence_privs_are('globalsync', 'sync_log_log_id_seq', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on sync_log_log_id_seq');
 SELECT sequence_privs_are('globalsync', 'sync_log_log_id_seq', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on sync_log_log_id_seq');
 
+-- change capture: the log, ticks, consumers, state and key are the owner's
+SELECT table_privs_are('globalsync', 'capture_secrets', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on capture_secrets');
+SELECT table_privs_are('globalsync', 'capture_secrets', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on capture_secrets');
+SELECT table_privs_are('globalsync', 'capture_secrets', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on capture_secrets');
+SELECT table_privs_are('globalsync', 'capture_secrets', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on capture_secrets');
+SELECT table_privs_are('globalsync', 'change_log', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on change_log');
+SELECT table_privs_are('globalsync', 'change_log', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on change_log');
+SELECT table_privs_are('globalsync', 'change_log', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on change_log');
+SELECT table_privs_are('globalsync', 'change_log', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on change_log');
+SELECT table_privs_are('globalsync', 'ticks', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on ticks');
+SELECT table_privs_are('globalsync', 'ticks', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on ticks');
+SELECT table_privs_are('globalsync', 'ticks', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on ticks');
+SELECT table_privs_are('globalsync', 'ticks', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on ticks');
+SELECT table_privs_are('globalsync', 'consumers', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on consumers');
+SELECT table_privs_are('globalsync', 'consumers', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on consumers');
+SELECT table_privs_are('globalsync', 'consumers', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on consumers');
+SELECT table_privs_are('globalsync', 'consumers', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on consumers');
+SELECT table_privs_are('globalsync', 'capture_state', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on capture_state');
+SELECT table_privs_are('globalsync', 'capture_state', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on capture_state');
+SELECT table_privs_are('globalsync', 'capture_state', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on capture_state');
+SELECT table_privs_are('globalsync', 'capture_state', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on capture_state');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text, a.grantee::regrole::text, a.privilege_type
+        FROM pg_catalog.pg_class c
+        CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
+       WHERE c.oid IN ('globalsync.capture_state'::regclass, 'globalsync.capture_secrets'::regclass,
+                       'globalsync.consumers'::regclass,
+                       'globalsync.change_log'::regclass, 'globalsync.change_log_0'::regclass,
+                       'globalsync.change_log_1'::regclass, 'globalsync.change_log_2'::regclass,
+                       'globalsync.ticks'::regclass, 'globalsync.ticks_0'::regclass,
+                       'globalsync.ticks_1'::regclass, 'globalsync.ticks_2'::regclass,
+                       'globalsync.change_log_event_id_seq'::regclass, 'globalsync.ticks_tick_id_seq'::regclass,
+                       'globalsync.batch_id_seq'::regclass)
+         AND a.grantee <> c.relowner$$,
+    'nobody but the owner holds a privilege on the capture tables, their partitions and sequences');
+
 -- ===================================================================
 -- catalog: views
 -- ===================================================================
@@ -103,6 +148,14 @@ SELECT table_privs_are('globalsync', 'registration_calendar', 'globalsync_admin'
 SELECT table_privs_are('globalsync', 'time_zones', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT time_zones');
 SELECT table_privs_are('globalsync', 'facility_stats', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT facility_stats');
 SELECT table_privs_are('globalsync', 'registration_calendar', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT registration_calendar');
+SELECT table_privs_are('globalsync', 'tracked_tables', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT tracked_tables');
+SELECT table_privs_are('globalsync', 'tracked_tables', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT tracked_tables');
+SELECT table_privs_are('globalsync', 'tracked_tables', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT tracked_tables');
+SELECT table_privs_are('globalsync', 'tracked_tables', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT tracked_tables');
+SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT capture_stats');
+SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT capture_stats');
+SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT capture_stats');
+SELECT table_privs_are('globalsync', 'capture_stats', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT capture_stats');
 
 -- ===================================================================
 -- catalog: functions
@@ -139,13 +192,58 @@ SELECT is_empty(
     'PUBLIC may execute no function of schema globalsync');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'globalsync'
+       WHERE pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'PUBLIC may execute no function or aggregate of the extension, also those in pg_catalog (min, max)');
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'globalsync'::regnamespace
-         AND NOT pg_catalog.has_function_privilege('globalsync_reader', p.oid, 'EXECUTE')
-         AND p.oid NOT IN ('globalsync.new_id(text, integer)'::regprocedure,
-                           'globalsync.add_facility(text, text, text)'::regprocedure,
-                           'globalsync.set_facility_active(text, boolean)'::regprocedure,
-                           'globalsync.register_patient(text, date, text, text, text, text, timestamp)'::regprocedure)$$,
-    'reader may execute every function except new_id, add_facility, set_facility_active and register_patient');
+         AND NOT pg_catalog.has_function_privilege('globalsync_reader', p.oid, 'EXECUTE')$$,
+    ARRAY['globalsync.new_id(text,integer)',
+          'globalsync.add_facility(text,text,text)',
+          'globalsync.set_facility_active(text,boolean)',
+          'globalsync.register_patient(text,date,text,text,text,text,timestamp without time zone)',
+          'globalsync.capture_trigger()',
+          'globalsync.track(regclass,text[],text[])',
+          'globalsync.untrack(regclass)',
+          'globalsync.tick()',
+          'globalsync.register_consumer(text)',
+          'globalsync.unregister_consumer(text)',
+          'globalsync.next_batch(text)',
+          'globalsync.batch_events(bigint,bigint,integer)',
+          'globalsync.finish_batch(bigint)',
+          'globalsync.maintain_log()'],
+    'reader may execute every function except new_id, add_facility, set_facility_active, register_patient and the capture functions other than capture_pending');
+
+-- change capture functions, per role: exactly these may be executed
+CREATE TEMP TABLE tap_capture_functions (f regprocedure PRIMARY KEY);
+INSERT INTO tap_capture_functions VALUES
+    ('globalsync.capture_trigger()'), ('globalsync.track(regclass, text[], text[])'), ('globalsync.untrack(regclass)'),
+    ('globalsync.tick()'), ('globalsync.register_consumer(text)'), ('globalsync.unregister_consumer(text)'),
+    ('globalsync.next_batch(text)'), ('globalsync.batch_events(bigint, bigint, integer)'),
+    ('globalsync.finish_batch(bigint)'), ('globalsync.maintain_log()'), ('globalsync.capture_pending()');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_capture_functions WHERE pg_catalog.has_function_privilege('globalsync_reader', f, 'EXECUTE')$$,
+    ARRAY['globalsync.capture_pending()'],
+    'of the capture functions, reader may execute capture_pending() only');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_capture_functions WHERE pg_catalog.has_function_privilege('globalsync_operator', f, 'EXECUTE')$$,
+    ARRAY['globalsync.capture_pending()'],
+    'of the capture functions, operator may execute capture_pending() only');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_capture_functions WHERE pg_catalog.has_function_privilege('globalsync_admin', f, 'EXECUTE')$$,
+    ARRAY['globalsync.capture_trigger()', 'globalsync.track(regclass,text[],text[])', 'globalsync.untrack(regclass)',
+          'globalsync.capture_pending()'],
+    'of the capture functions, admin may execute capture_trigger(), track(), untrack() and capture_pending()');
+SELECT is_empty(
+    $$SELECT f::text FROM tap_capture_functions WHERE pg_catalog.has_function_privilege('public', f, 'EXECUTE')$$,
+    'PUBLIC may execute no capture function');
+SELECT function_privs_are('globalsync', 'tick', ARRAY[]::name[], 'globalsync_admin', ARRAY[]::name[], 'admin may not execute tick()');
+SELECT function_privs_are('globalsync', 'batch_events', ARRAY['bigint', 'bigint', 'integer'], 'globalsync_admin', ARRAY[]::name[],
+    'admin may not execute batch_events() (the log is read by the owner''s worker)');
+SELECT function_privs_are('globalsync', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'globalsync_operator', ARRAY[]::name[],
+    'operator may not execute track()');
 
 -- ===================================================================
 -- catalog: types
@@ -225,8 +323,9 @@ SELECT lives_ok(
              '2025-10-10 09:30:00 EST'::globalsync.ist_timestamp,
              globalsync.local_time('2025-10-10 09:30:00 America/New_York'::globalsync.zoned_timestamp),
              'Asia/Kolkata'::globalsync.zone_name,
-             globalsync.max(x) FROM (VALUES ('2025-10-10 09:30:00 EST'::globalsync.ist_timestamp)) AS v(x)$$,
-    'reader: the types, their functions and aggregates work');
+             max(x), min(x), max(x) > min(x) - interval '1 hour'
+        FROM (VALUES ('2025-10-10 09:30:00 EST'::globalsync.ist_timestamp)) AS v(x)$$,
+    'reader: the types, their functions, operators and aggregates work');
 SELECT lives_ok(
     $$CREATE TEMP TABLE tap_reader_types (a globalsync.ist_timestamp, b globalsync.zoned_timestamp, c globalsync.zone_name)$$,
     'reader: may declare columns of the extension''s types');

@@ -12,7 +12,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(71);
+SELECT plan(75);
 
 -- ===================================================================
 -- add_facility
@@ -63,6 +63,12 @@ SELECT throws_ok($$SELECT globalsync.add_facility('tap api manhattan', 'UTC', 'M
     'add_facility() refuses a name already used at that location (any case) with 23505');
 SELECT throws_ok($$SELECT globalsync.set_facility_active('FAC_TAPNONE1', false)$$, '42704', 'facility "FAC_TAPNONE1" does not exist',
     'set_facility_active() of an unknown facility fails with 42704');
+SELECT throws_ok(
+    format('SELECT globalsync.set_facility_active(%L, NULL)', (SELECT id FROM tap_fac WHERE k = 'ny1')),
+    '22004', 'active must be true or false, not null',
+    'set_facility_active(id, NULL) fails with 22004 instead of doing nothing');
+SELECT throws_ok($$SELECT globalsync.add_facility('TAP API Localtime', 'localtime')$$, '22023', NULL,
+    'add_facility() refuses the server-dependent zone "localtime" with 22023');
 
 -- ===================================================================
 -- register_patient: the stored registration and its IST time
@@ -215,6 +221,10 @@ SELECT throws_ok(
 SELECT throws_ok(
     $$SELECT globalsync.register_patient('X', '1990-01-01', '98765 43210', NULL, (SELECT id FROM tap_fac WHERE k = 'kol'), NULL, 'infinity')$$,
     '22008', NULL, 'register_patient(): an infinite local_registration_time fails with 22008');
+SELECT throws_ok(
+    $$SELECT globalsync.register_patient('X', '1990-01-01', '98765 43210', NULL, (SELECT id FROM tap_fac WHERE k = 'kol'), NULL,
+                                         (now() AT TIME ZONE 'Asia/Kolkata') + interval '1 day')$$,
+    '22008', NULL, 'register_patient(): a local_registration_time in the future fails with 22008');
 SELECT lives_ok(
     $$SELECT globalsync.set_facility_active((SELECT id FROM tap_fac WHERE k = 'ny2'), false)$$,
     'set_facility_active(false) works');
@@ -279,6 +289,10 @@ SELECT set_eq(
     $$SELECT facility_id FROM globalsync.list_facilities('America/New_York', true) WHERE facility_id IN (SELECT id FROM tap_fac)$$,
     $$SELECT id FROM tap_fac WHERE k = 'ny1'$$,
     'list_facilities(zone, active_only => true) leaves out the inactive facility');
+SELECT set_eq(
+    $$SELECT facility_id FROM globalsync.list_facilities(NULL, NULL) WHERE facility_id IN (SELECT id FROM tap_fac)$$,
+    $$SELECT id FROM tap_fac$$,
+    'list_facilities(NULL, NULL) lists every facility, inactive ones included (active_only NULL means false)');
 SELECT is(
     (SELECT is_active FROM globalsync.list_facilities('America/New_York') WHERE facility_id = (SELECT id FROM tap_fac WHERE k = 'ny2')),
     false,
