@@ -22,7 +22,7 @@ DATA = sql/globalsync--0.1.0.sql
 REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model capture
 REGRESS_OPTS = --inputdir=. --load-extension=globalsync
 
-ISOLATION = capture_commit_order capture_long_txn capture_concurrent_consumers capture_tick_order
+ISOLATION = capture_commit_order capture_long_txn capture_concurrent_consumers capture_tick_order capture_rotation
 ISOLATION_OPTS = --load-extension=globalsync
 
 PG_CPPFLAGS = -I$(srcdir)/src

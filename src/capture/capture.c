@@ -876,11 +876,12 @@ InsertEvent(GsTableCache *tc, Oid relid, char op, Jsonb *pk, Jsonb *row,
 		index_insert(idx, ivalues, inulls, &tup->t_self, rel,
 					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 					 false, ii);
-		index_close(idx, RowExclusiveLock);
+		index_close(idx, NoLock);
 	}
 	list_free(indexes);
 	heap_freetuple(tup);
-	table_close(rel, RowExclusiveLock);
+	/* keep the lock to commit: maintain_log() waits on it before truncating */
+	table_close(rel, NoLock);
 	captured_in_xact = true;
 }
 
