@@ -235,49 +235,42 @@ ist_timestamp_send(PG_FUNCTION_ARGS)
 }
 
 /*
- * Calendar arithmetic is done on IST wall time: '1 month' after
- * 2025-01-31 20:00 IST is 2025-02-28 20:00 IST, whatever TimeZone is.
+ * IstArith
+ *		Calendar arithmetic on IST wall time: '1 month' after 2025-01-31
+ *		20:00 IST is 2025-02-28 20:00 IST, whatever TimeZone is.  op is
+ *		timestamp_pl_interval or timestamp_mi_interval.
  */
+static TimestampTz
+IstArith(PGFunction op, TimestampTz t, Datum span)
+{
+	Timestamp	w;
+
+	w = DatumGetTimestamp(DirectFunctionCall2(op, TimestampGetDatum(IstWall(t)), span));
+	return IstFromWall(w);
+}
+
 PG_FUNCTION_INFO_V1(ist_timestamp_pl_interval);
 Datum
 ist_timestamp_pl_interval(PG_FUNCTION_ARGS)
 {
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
-	Datum		span = PG_GETARG_DATUM(1);
-	Timestamp	w;
-
-	w = DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval,
-											  TimestampGetDatum(IstWall(t)),
-											  span));
-	PG_RETURN_TIMESTAMPTZ(IstFromWall(w));
+	PG_RETURN_TIMESTAMPTZ(IstArith(timestamp_pl_interval, PG_GETARG_TIMESTAMPTZ(0),
+								   PG_GETARG_DATUM(1)));
 }
 
 PG_FUNCTION_INFO_V1(interval_pl_ist_timestamp);
 Datum
 interval_pl_ist_timestamp(PG_FUNCTION_ARGS)
 {
-	Datum		span = PG_GETARG_DATUM(0);
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(1);
-	Timestamp	w;
-
-	w = DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval,
-											  TimestampGetDatum(IstWall(t)),
-											  span));
-	PG_RETURN_TIMESTAMPTZ(IstFromWall(w));
+	PG_RETURN_TIMESTAMPTZ(IstArith(timestamp_pl_interval, PG_GETARG_TIMESTAMPTZ(1),
+								   PG_GETARG_DATUM(0)));
 }
 
 PG_FUNCTION_INFO_V1(ist_timestamp_mi_interval);
 Datum
 ist_timestamp_mi_interval(PG_FUNCTION_ARGS)
 {
-	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
-	Datum		span = PG_GETARG_DATUM(1);
-	Timestamp	w;
-
-	w = DatumGetTimestamp(DirectFunctionCall2(timestamp_mi_interval,
-											  TimestampGetDatum(IstWall(t)),
-											  span));
-	PG_RETURN_TIMESTAMPTZ(IstFromWall(w));
+	PG_RETURN_TIMESTAMPTZ(IstArith(timestamp_mi_interval, PG_GETARG_TIMESTAMPTZ(0),
+								   PG_GETARG_DATUM(1)));
 }
 
 /* timestamp (IST wall time) -> ist_timestamp */
@@ -349,8 +342,7 @@ ist_timestamp_to_ist(PG_FUNCTION_ARGS)
 	text	   *zonetext = PG_GETARG_TEXT_PP(1);
 	GsZone		zone;
 
-	if (!GsZoneLookup(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), &zone))
-		GsZoneReportUnknown(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), NULL);
+	GsZoneLookupText(zonetext, &zone);
 	if (TIMESTAMP_NOT_FINITE(local))
 		PG_RETURN_TIMESTAMPTZ(local);
 	PG_RETURN_TIMESTAMPTZ(GsLocalToInstant(&zone, local,
@@ -384,7 +376,6 @@ ist_timestamp_ist_offset(PG_FUNCTION_ARGS)
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
 	GsZone		zone;
 
-	if (!GsZoneLookup(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), &zone))
-		GsZoneReportUnknown(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), NULL);
+	GsZoneLookupText(zonetext, &zone);
 	PG_RETURN_INTERVAL_P(GsOffsetInterval(GsZoneOffsetAt(&zone, at, NULL) - GsIstOffset(at)));
 }

@@ -310,13 +310,6 @@ zoned_timestamp_utc_offset(PG_FUNCTION_ARGS)
 	PG_RETURN_INTERVAL_P(GsOffsetInterval(GsZoneOffsetAt(&zone, p.instant, NULL)));
 }
 
-static void
-LookupZoneArg(text *zonetext, GsZone *zone)
-{
-	if (!GsZoneLookup(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), zone))
-		GsZoneReportUnknown(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), NULL);
-}
-
 /* make_zoned(local timestamp, zone text): read a wall time in a zone */
 PG_FUNCTION_INFO_V1(zoned_timestamp_make);
 Datum
@@ -327,7 +320,7 @@ zoned_timestamp_make(PG_FUNCTION_ARGS)
 	char	   *lstr;
 	TimestampTz t;
 
-	LookupZoneArg(PG_GETARG_TEXT_PP(1), &zone);
+	GsZoneLookupText(PG_GETARG_TEXT_PP(1), &zone);
 	lstr = DatumGetCString(DirectFunctionCall1(timestamp_out, TimestampGetDatum(local)));
 	ZonedRejectInfinite(local, lstr);
 	t = GsLocalToInstant(&zone, local, lstr, "zoned_timestamp");
@@ -342,7 +335,7 @@ zoned_timestamp_at_zone(PG_FUNCTION_ARGS)
 	TimestampTz t = PG_GETARG_TIMESTAMPTZ(0);
 	GsZone		zone;
 
-	LookupZoneArg(PG_GETARG_TEXT_PP(1), &zone);
+	GsZoneLookupText(PG_GETARG_TEXT_PP(1), &zone);
 	if (TIMESTAMP_NOT_FINITE(t))
 		ZonedRejectInfinite(t, TIMESTAMP_IS_NOBEGIN(t) ? EARLY : LATE);
 	PG_RETURN_DATUM(ZonedMake(t, zone.name, (int) strlen(zone.name)));

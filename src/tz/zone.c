@@ -619,3 +619,15 @@ GsZoneReportUnknown(const char *zonename, int len, const char *input)
 					 "a numeric offset such as +05:30, or an abbreviation from globalsync.time_zones.")));
 	pg_unreachable();
 }
+
+/*
+ * GsZoneLookupText
+ *		GsZoneLookup for a text argument of a SQL function; unknown zones
+ *		are an error.
+ */
+void
+GsZoneLookupText(text *zonetext, GsZone *zone)
+{
+	if (!GsZoneLookup(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), zone))
+		GsZoneReportUnknown(VARDATA_ANY(zonetext), VARSIZE_ANY_EXHDR(zonetext), NULL);
+}

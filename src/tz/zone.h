@@ -65,6 +65,7 @@ typedef enum GsLocalStatus
 extern void GsZoneInit(void);
 
 extern bool GsZoneLookup(const char *name, int len, GsZone *zone);
+extern void GsZoneLookupText(text *zonetext, GsZone *zone);
 extern bool GsZoneParseOffset(const char *str, int len, int32 *offset);
 extern void GsZoneFormatOffset(int32 offset, char *buf);
 extern void GsZoneFromOffset(int32 offset, GsZone *zone);

@@ -51,8 +51,7 @@ gs_canonical_zone(PG_FUNCTION_ARGS)
 	text	   *t = PG_GETARG_TEXT_PP(0);
 	GsZone		zone;
 
-	if (!GsZoneLookup(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &zone))
-		GsZoneReportUnknown(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL);
+	GsZoneLookupText(t, &zone);
 	PG_RETURN_TEXT_P(cstring_to_text(zone.name));
 }
 
@@ -105,8 +104,7 @@ gs_zone_info(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (!GsZoneLookup(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &zone))
-		GsZoneReportUnknown(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL);
+	GsZoneLookupText(t, &zone);
 	off = GsZoneOffsetAt(&zone, at, &is_dst);
 	values[0] = CStringGetTextDatum(zone.name);
 	values[1] = CStringGetTextDatum(ZoneKindName(zone.kind));
