@@ -122,6 +122,22 @@ SELECT op, row_data ? 'tags' AS has_tags, row_data->'weight_kg' AS weight, row_d
        changed_columns, old_values
   FROM pg_temp.events('public.visits');
 
+-- a renamed masked column stays masked (track() names columns by number)
+DELETE FROM change_log_0; DELETE FROM change_log_1; DELETE FROM change_log_2;
+ALTER TABLE visits RENAME COLUMN ssn TO national_id;
+INSERT INTO visits (visit_id, site, national_id) VALUES (51, 'alter', '123-45-6789');
+SELECT length(row_data->>'national_id') AS hash_length, row_data->>'national_id' = '123-45-6789' AS in_clear
+  FROM pg_temp.events('public.visits');
+SELECT exclude_columns, mask_columns FROM tracked_tables WHERE table_name = 'public.visits'::regclass;
+
+-- a masked facility_id is masked in the event's facility_id too
+CREATE TABLE public.masked_fac (id int PRIMARY KEY, facility_id text);
+SELECT track('public.masked_fac', mask_columns => '{facility_id}');
+INSERT INTO public.masked_fac VALUES (1, 'FAC_SECRET01');
+SELECT length(facility_id) AS facility_hash_length, facility_id = row_data->>'facility_id' AS same_hash
+  FROM pg_temp.events('public.masked_fac');
+DROP TABLE public.masked_fac;
+
 -- TRUNCATE is one event
 DELETE FROM change_log_0; DELETE FROM change_log_1; DELETE FROM change_log_2;
 TRUNCATE visits;
@@ -151,7 +167,7 @@ CREATE VIEW public.a_view AS SELECT 1 AS x;
 SELECT track('public.a_view');
 SELECT track('public.visits', exclude_columns => '{nope}');
 SELECT track('public.visits', exclude_columns => '{visit_id}');
-SELECT track('public.visits', exclude_columns => '{ssn}', mask_columns => '{ssn}');
+SELECT track('public.visits', exclude_columns => '{national_id}', mask_columns => '{national_id}');
 SELECT track('globalsync.change_log');
 SELECT track('public.missing_table');
 -- tracking needs the right to create triggers on the table (its owner) and globalsync_admin

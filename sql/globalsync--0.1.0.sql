@@ -1077,10 +1077,17 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     -- the trigger reads its settings from its arguments: no lookups per row
-    v_args := format('%L, %L', 'exclude=' || array_to_string(ARRAY(SELECT DISTINCT unnest(exclude_columns) ORDER BY 1), ','),
-                               'mask=' || array_to_string(ARRAY(SELECT DISTINCT unnest(mask_columns) ORDER BY 1), ','));
-    IF EXISTS (SELECT FROM unnest(exclude_columns || mask_columns) c WHERE c ~ '[,=]') THEN
-        RAISE EXCEPTION 'column names containing "," or "=" cannot be excluded or masked' USING ERRCODE = '22023';
+    -- the trigger reads its settings from its arguments, no lookups per
+    -- row; columns are named by attribute number, which RENAME COLUMN
+    -- keeps: a renamed excluded or masked column stays excluded or masked
+    v_args := format('%L, %L',
+        'exclude=' || coalesce((SELECT string_agg(attnum::text, ',' ORDER BY attnum) FROM pg_attribute
+                                 WHERE attrelid = tbl AND attname::text = ANY (exclude_columns)), ''),
+        'mask=' || coalesce((SELECT string_agg(attnum::text, ',' ORDER BY attnum) FROM pg_attribute
+                              WHERE attrelid = tbl AND attname::text = ANY (mask_columns)), ''));
+    IF NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to track it', tbl
+            USING ERRCODE = '42501', HINT = 'Ask the table''s owner (a member of globalsync_admin) to call globalsync.track().';
     END IF;
     -- runs with the caller's rights: only who may create triggers on the
     -- table (its owner) can change what is captured
@@ -1107,6 +1114,10 @@ AS $$
 DECLARE
     v_found boolean;
 BEGIN
+    IF NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to untrack it', tbl
+            USING ERRCODE = '42501', HINT = 'Ask the table''s owner (a member of globalsync_admin) to call globalsync.untrack().';
+    END IF;
     v_found := EXISTS (SELECT FROM pg_trigger WHERE tgrelid = tbl AND tgname = 'globalsync_capture');
     IF v_found THEN
         EXECUTE format('DROP TRIGGER globalsync_capture ON %s', tbl);
@@ -1124,8 +1135,14 @@ CREATE VIEW globalsync.tracked_tables AS
     SELECT t.tgrelid::regclass AS table_name,
            n.nspname::text AS schema_name,
            c.relname::text AS relation_name,
-           coalesce(string_to_array(nullif(substr(split_part(encode(t.tgargs, 'escape'), '\000', 1), 9), ''), ','), '{}') AS exclude_columns,
-           coalesce(string_to_array(nullif(substr(split_part(encode(t.tgargs, 'escape'), '\000', 2), 6), ''), ','), '{}') AS mask_columns,
+           ARRAY(SELECT a.attname::text FROM pg_attribute a
+                  WHERE a.attrelid = t.tgrelid AND NOT a.attisdropped
+                    AND a.attnum::text = ANY (string_to_array(substr(split_part(encode(t.tgargs, 'escape'), '\000', 1), 9), ','))
+                  ORDER BY a.attnum) AS exclude_columns,
+           ARRAY(SELECT a.attname::text FROM pg_attribute a
+                  WHERE a.attrelid = t.tgrelid AND NOT a.attisdropped
+                    AND a.attnum::text = ANY (string_to_array(substr(split_part(encode(t.tgargs, 'escape'), '\000', 2), 6), ','))
+                  ORDER BY a.attnum) AS mask_columns,
            (SELECT array_agg(a.attname::text ORDER BY k.ord)
               FROM pg_index i
               CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
@@ -1280,7 +1297,7 @@ BEGIN
             USING ERRCODE = '42704', HINT = 'Get the current batch with globalsync.next_batch(consumer); a finished batch cannot be read again.';
     END IF;
     -- committed in the batch's tick, not yet in the previous one; the
-    -- xid range lets the BRIN index skip older pages
+    -- xid range lets the index on xid skip older events
     RETURN QUERY
         SELECT l.* FROM globalsync.change_log l
          WHERE l.xid >= pg_snapshot_xmin(c.last_snapshot)
@@ -1324,6 +1341,7 @@ DECLARE
     v_old smallint;
     v_cur smallint;
     v_size bigint;
+    v_had_xid boolean := pg_current_xact_id_if_assigned() IS NOT NULL;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'globalsync.maintain_log() must run at isolation level READ COMMITTED'
@@ -1333,6 +1351,10 @@ BEGIN
     v_cur := (s.generation % 3)::smallint;
     v_old := ((s.generation + 2) % 3)::smallint;
     IF s.switch_xid IS NOT NULL AND s.switch_done_xid IS NULL THEN
+        IF v_had_xid THEN
+            -- this transaction's xid may be older than writers of the old slot
+            RETURN 'call again in a new transaction';
+        END IF;
         -- a transaction that read the old generation got its xid before
         -- the switch committed, so before this one: older than switch_done_xid
         UPDATE globalsync.capture_state SET switch_done_xid = pg_current_xact_id();
@@ -1355,7 +1377,9 @@ BEGIN
         UPDATE globalsync.capture_state SET switch_xid = NULL, switch_done_xid = NULL;
         RETURN format('truncated slot %s', v_old);
     END IF;
-    EXECUTE format('SELECT pg_relation_size(%L)', 'globalsync.change_log_' || v_cur) INTO v_size;
+    -- ticks rotate with the log, so rotate when either holds anything
+    v_size := pg_relation_size(format('globalsync.change_log_%s', v_cur)::regclass)
+              + pg_relation_size(format('globalsync.ticks_%s', v_cur)::regclass);
     IF v_size > 0 AND (now() - s.switched_at >= s.rotate_interval OR v_size >= s.rotate_bytes) THEN
         UPDATE globalsync.capture_state
            SET generation = generation + 1, switch_xid = pg_current_xact_id(), switched_at = now();

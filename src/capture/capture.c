@@ -250,6 +250,9 @@ GsCaptureXactCallback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction's changes are counted by nobody: the
+			 * worker's safety poll finds them after COMMIT PREPARED */
 			captured_in_xact = false;
 			slot_cached = -1;
 			break;
@@ -291,7 +294,7 @@ ClassifyType(Oid typid)
 	return GS_JSON_STRING;
 }
 
-/* Split "key=a,b,c" from a trigger argument into a list of names. */
+/* Split "key=a,b,c" from a trigger argument into a list of strings. */
 static List *
 ParseNameList(const char *arg, const char *key)
 {
@@ -370,8 +373,14 @@ BuildTableCache(GsTableCache *entry, Relation rel, Trigger *trigger)
 		col->namelen = strlen(col->name);
 		col->typid = getBaseType(att->atttypid);
 		col->kind = ClassifyType(col->typid);
-		col->excluded = NameInList(exclude, col->name);
-		col->masked = NameInList(mask, col->name);
+		{
+			/* track() names columns by attribute number: renames keep them */
+			char		attnum[16];
+
+			snprintf(attnum, sizeof(attnum), "%d", (int) att->attnum);
+			col->excluded = NameInList(exclude, attnum);
+			col->masked = NameInList(mask, attnum);
+		}
 		col->typbyval = att->attbyval;
 		col->typlen = att->attlen;
 		entry->any_masked |= col->masked;
@@ -1003,7 +1012,13 @@ gs_capture_trigger(PG_FUNCTION_ARGS)
 		Datum		f = heap_getattr(keytup, tc->facility_att, desc, &isnull);
 
 		if (!isnull)
-			facility = cstring_to_text(OutputFunctionCall(&tc->cols[tc->facility_att - 1].out, f));
+		{
+			GsColumn   *fcol = &tc->cols[tc->facility_att - 1];
+
+			/* a masked facility_id is masked here too */
+			facility = cstring_to_text(fcol->masked ? MaskValue(fcol, f) :
+									   OutputFunctionCall(&fcol->out, f));
+		}
 	}
 	InsertEvent(tc, RelationGetRelid(rel), op, pk, row, changed, old_values, facility);
 	return PointerGetDatum(NULL);
