@@ -306,6 +306,8 @@ CREATE FUNCTION globalsync.zoned_timestamp_ge(globalsync.zoned_timestamp, global
     RETURNS boolean AS 'MODULE_PATHNAME', 'zoned_timestamp_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION globalsync.zoned_timestamp_cmp(globalsync.zoned_timestamp, globalsync.zoned_timestamp)
     RETURNS integer AS 'MODULE_PATHNAME', 'zoned_timestamp_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION globalsync.zoned_timestamp_sortsupport(internal)
+    RETURNS void AS 'MODULE_PATHNAME', 'zoned_timestamp_sortsupport' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION globalsync.zoned_timestamp_hash(globalsync.zoned_timestamp)
     RETURNS integer AS 'MODULE_PATHNAME', 'zoned_timestamp_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION globalsync.zoned_timestamp_hash_extended(globalsync.zoned_timestamp, bigint)
@@ -356,6 +358,7 @@ CREATE OPERATOR CLASS globalsync.zoned_timestamp_ops
         OPERATOR 4 pg_catalog.>=,
         OPERATOR 5 pg_catalog.>,
         FUNCTION 1 globalsync.zoned_timestamp_cmp(globalsync.zoned_timestamp, globalsync.zoned_timestamp),
+        FUNCTION 2 globalsync.zoned_timestamp_sortsupport(internal),
         FUNCTION 4 pg_catalog.btequalimage(oid);
 
 CREATE OPERATOR CLASS globalsync.zoned_timestamp_hash_ops

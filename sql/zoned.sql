@@ -88,6 +88,13 @@ SELECT count(*) = (SELECT count(*) FROM zoned_copy) AS hash_join_complete
   FROM zoned_samples s JOIN zoned_copy c ON s.z = c.z;
 RESET enable_mergejoin; RESET enable_nestloop;
 SELECT count(*) AS distinct_values FROM (SELECT DISTINCT z FROM zoned_samples) d;
+-- sorting (sort support with the instant as abbreviated key) agrees with
+-- the definition: instant, then zone name
+SELECT count(*) AS order_mismatches
+  FROM (SELECT row_number() OVER (ORDER BY z) AS a,
+               row_number() OVER (ORDER BY zoned_instant(z), zone_name(z) COLLATE "C") AS b
+          FROM zoned_samples) s
+ WHERE a <> b;
 
 -- make_zoned / to_zoned
 SELECT make_zoned('2025-10-10 09:30:00', 'Asia/Kathmandu') AS made,

@@ -22,6 +22,7 @@
 #include "libpq/pqformat.h"
 #include "utils/datetime.h"
 #include "utils/builtins.h"
+#include "utils/sortsupport.h"
 #include "utils/timestamp.h"
 
 #include "dtparse.h"
@@ -116,33 +117,55 @@ zoned_timestamp_in(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(ZonedMake(t, zone.name, (int) strlen(zone.name)));
 }
 
+/* The last zone an output call resolved, kept in fn_extra. */
+typedef struct ZonedOutCache
+{
+	int			len;
+	char		name[GS_ZONE_NAMELEN];
+	GsZone		zone;
+} ZonedOutCache;
+
 /*
  * GsZonedFormat
- *		Text of a zoned_timestamp into a palloc'd string.
+ *		Text of a zoned_timestamp into a palloc'd string.  cache, if not
+ *		NULL, remembers the last zone resolved (values of a column tend to
+ *		share a zone).
  */
 static char *
-GsZonedFormat(const ZonedParts *p)
+GsZonedFormat(const ZonedParts *p, ZonedOutCache *cache)
 {
 	GsZone		zone;
+	const GsZone *zp;
 	char		buf[GS_WALLTIME_BUFLEN];
 	int32		off;
-	Timestamp	wall;
-	bool		ambiguous = false;
+	bool		repeated;
 	char	   *end;
+	char	   *result;
+	int			len;
 
-	ZonedZone(p, &zone);
-	off = GsZoneOffsetAt(&zone, p->instant, NULL);
-	wall = p->instant + (int64) off * USECS_PER_SEC;
-	if (zone.kind == GS_ZONE_IANA)
+	if (cache && cache->len == p->zonelen && memcmp(cache->name, p->zone, p->zonelen) == 0)
+		zp = &cache->zone;
+	else
 	{
-		TimestampTz dummy;
-		int32		a,
-					b;
-
-		ambiguous = (GsZoneLocalToUtc(&zone, wall, &dummy, &a, &b) == GS_LOCAL_OVERLAP);
+		ZonedZone(p, &zone);
+		if (cache && p->zonelen < GS_ZONE_NAMELEN)
+		{
+			cache->len = p->zonelen;
+			memcpy(cache->name, p->zone, p->zonelen);
+			cache->zone = zone;
+		}
+		zp = &zone;
 	}
-	end = GsFormatWallTime(wall, off, ambiguous, buf);
-	return psprintf("%.*s %.*s", (int) (end - buf), buf, p->zonelen, p->zone);
+	/* the offset is printed only where the wall time occurs twice */
+	off = GsZoneOffsetRepeated(zp, p->instant, &repeated);
+	end = GsFormatWallTime(p->instant + (int64) off * USECS_PER_SEC, off, repeated, buf);
+	len = (int) (end - buf);
+	result = palloc(len + 1 + p->zonelen + 1);
+	memcpy(result, buf, len);
+	result[len] = ' ';
+	memcpy(result + len + 1, p->zone, p->zonelen);
+	result[len + 1 + p->zonelen] = '\0';
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(zoned_timestamp_out);
@@ -151,8 +174,15 @@ zoned_timestamp_out(PG_FUNCTION_ARGS)
 {
 	ZonedParts	p;
 
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		ZonedOutCache *c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ZonedOutCache));
+
+		c->len = -1;
+		fcinfo->flinfo->fn_extra = c;
+	}
 	ZonedUnpack(PG_GETARG_DATUM(0), &p);
-	PG_RETURN_CSTRING(GsZonedFormat(&p));
+	PG_RETURN_CSTRING(GsZonedFormat(&p, (ZonedOutCache *) fcinfo->flinfo->fn_extra));
 }
 
 /*
@@ -231,6 +261,47 @@ Datum
 zoned_timestamp_cmp(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT32(ZonedCmp(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)));
+}
+
+static int
+ZonedSortCmp(Datum a, Datum b, SortSupport ssup)
+{
+	return ZonedCmp(a, b);
+}
+
+/* the instant, an order-preserving abbreviation: ties go to ZonedCmp */
+static Datum
+ZonedAbbrevConvert(Datum original, SortSupport ssup)
+{
+	ZonedParts	p;
+
+	ZonedUnpack(original, &p);
+	return Int64GetDatum(p.instant);
+}
+
+static bool
+ZonedAbbrevAbort(int memtupcount, SortSupport ssup)
+{
+	return false;				/* instants are nearly always distinct */
+}
+
+PG_FUNCTION_INFO_V1(zoned_timestamp_sortsupport);
+Datum
+zoned_timestamp_sortsupport(PG_FUNCTION_ARGS)
+{
+	SortSupport ssup = (SortSupport) PG_GETARG_POINTER(0);
+
+	ssup->comparator = ZonedSortCmp;
+#if SIZEOF_DATUM >= 8
+	if (ssup->abbreviate)
+	{
+		ssup->abbrev_converter = ZonedAbbrevConvert;
+		ssup->abbrev_abort = ZonedAbbrevAbort;
+		ssup->abbrev_full_comparator = ZonedSortCmp;
+		ssup->comparator = ssup_datum_signed_cmp;
+	}
+#endif
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(zoned_timestamp_hash);

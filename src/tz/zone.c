@@ -441,6 +441,48 @@ GsZoneOffsetAt(const GsZone *zone, TimestampTz t, bool *is_dst)
 }
 
 /*
+ * GsZoneOffsetRepeated
+ *		Offset of zone at finite instant t, and whether the wall time it
+ *		shows there is one that a fall-back transition repeats.
+ *
+ * One tz database lookup instead of two (GsZoneOffsetAt then
+ * GsZoneLocalToUtc): with the same assumption as PostgreSQL's
+ * DetermineTimeZoneOffset, transitions are more than a day apart, so the
+ * first boundary after "a day before" tells both.
+ */
+int32
+GsZoneOffsetRepeated(const GsZone *zone, TimestampTz t, bool *repeated)
+{
+	pg_time_t	ut,
+				prev,
+				boundary,
+				wall;
+	long		before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst;
+	int			res;
+	long		off;
+
+	*repeated = false;
+	if (zone->kind != GS_ZONE_IANA)
+		return zone->fixed_offset;
+	ut = TimestampToUnixSeconds(t);
+	prev = ut - SECS_PER_DAY;
+	res = pg_next_dst_boundary(&prev, &before_gmtoff, &before_isdst, &boundary,
+							   &after_gmtoff, &after_isdst, zone->tz);
+	if (res < 0)
+		return GsZoneOffsetAt(zone, t, NULL);
+	if (res == 0)
+		return (int32) before_gmtoff;
+	off = ut < boundary ? before_gmtoff : after_gmtoff;
+	wall = ut + off;
+	*repeated = after_gmtoff < before_gmtoff &&
+		wall >= boundary + after_gmtoff && wall < boundary + before_gmtoff;
+	return (int32) off;
+}
+
+/*
  * GsZoneHasDst
  *		Does the zone change its offset within a year of now?
  */

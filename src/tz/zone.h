@@ -76,6 +76,7 @@ extern GsLocalStatus GsZoneLocalToUtc(const GsZone *zone, Timestamp local,
 									  int32 *offset_earlier,
 									  int32 *offset_later);
 extern bool GsZoneHasDst(const GsZone *zone);
+extern int32 GsZoneOffsetRepeated(const GsZone *zone, TimestampTz t, bool *repeated);
 
 extern TimestampTz GsLocalToInstant(const GsZone *zone, Timestamp local,
 									const char *input, const char *typname);
