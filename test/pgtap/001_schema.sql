@@ -803,8 +803,9 @@ SELECT is_empty(
 -- operator classes
 -- -------------------------------------------------------------------
 SELECT opclasses_are('globalsync',
-    ARRAY['ist_timestamp_ops', 'ist_timestamp_hash_ops', 'zoned_timestamp_ops', 'zoned_timestamp_hash_ops'],
-    'schema globalsync has exactly the four operator classes');
+    ARRAY['ist_timestamp_ops', 'ist_timestamp_hash_ops', 'zoned_timestamp_ops', 'zoned_timestamp_hash_ops',
+          'xid8_minmax_ops'],
+    'schema globalsync has exactly the five operator classes (the types'' and BRIN minmax for xid8)');
 SELECT has_opclass('globalsync', 'ist_timestamp_ops', 'opclass ist_timestamp_ops exists');
 SELECT has_opclass('globalsync', 'ist_timestamp_hash_ops', 'opclass ist_timestamp_hash_ops exists');
 SELECT has_opclass('globalsync', 'zoned_timestamp_ops', 'opclass zoned_timestamp_ops exists');
