@@ -58,6 +58,11 @@ SELECT '2025-10-10 09:30:00.5 UTC'::ist_timestamp AS half,
        '2027-05-27 07:49:08.852315 UTC'::ist_timestamp AS micro,
        '2025-10-10 09:30:00.1234567 UTC'::ist_timestamp AS rounded;
 
+-- more than six fractional digits round exactly as timestamptz input does
+SELECT s, s::ist_timestamp = s::timestamptz AS same_as_timestamptz
+  FROM unnest(ARRAY['2025-10-10 09:30:00.1234565+00', '2025-10-10 09:30:00.1234575+00',
+                    '2025-10-10 09:30:00.0000005+00', '2025-10-10 23:59:59.9999999+00']) s;
+
 -- other shapes go through PostgreSQL's parser, zone still ours
 SELECT 'Oct 10 2025 09:30:00 America/New_York'::ist_timestamp AS month_name,
        '10 October 2025 9:30 PM EST'::ist_timestamp AS pm,

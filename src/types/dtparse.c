@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -153,8 +155,8 @@ ParseIso(const char *s, const char *e, GsDateTimeInput *out)
 				q += n;
 				if (q < e && *q == '.')
 				{
+					const char *fstart = q;
 					int			ndig = 0;
-					int			round = 0;
 
 					q++;
 					if (q >= e || !is_digit(*q))
@@ -163,17 +165,25 @@ ParseIso(const char *s, const char *e, GsDateTimeInput *out)
 					{
 						if (ndig < 6)
 							frac = frac * 10 + (*q - '0');
-						else if (ndig == 6)
-							round = (*q >= '5');
 						ndig++;
 						q++;
 					}
-					while (ndig < 6)
+					if (ndig > 6)
 					{
-						frac *= 10;
-						ndig++;
+						/* more than microseconds: round as PostgreSQL does */
+						char		fbuf[64];
+						int			flen = Min((int) (q - fstart), (int) sizeof(fbuf) - 1);
+
+						memcpy(fbuf, fstart, flen);
+						fbuf[flen] = '\0';
+						frac = (int64) rint(strtod(fbuf, NULL) * 1000000);
 					}
-					frac += round;
+					else
+						while (ndig < 6)
+						{
+							frac *= 10;
+							ndig++;
+						}
 				}
 			}
 			p = q;
