@@ -507,53 +507,42 @@ ResolveLog(void)
 }
 
 /*
- * ReadRow
- *		The first row of a one-row table of ours, read with the latest
- *		snapshot, copied into the caller's context.  No permission check:
- *		only this trusted code reads it.
- */
-static HeapTuple
-ReadRow(Oid relid, TupleDesc *desc)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
-	HeapTuple	tup = heap_getnext(scan, ForwardScanDirection);
-	HeapTuple	copy = tup ? heap_copytuple(tup) : NULL;
-
-	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
-	table_endscan(scan);
-	UnregisterSnapshot(snap);
-	table_close(rel, AccessShareLock);
-	if (copy == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("globalsync table \"%s\" is empty", get_rel_name(relid)),
-				 errhint("Recreate the extension's state: DROP EXTENSION globalsync CASCADE; CREATE EXTENSION globalsync.")));
-	return copy;
-}
-
-/*
  * CurrentSlot
  *		The log partition this transaction writes to.
  *
  * Read once per transaction, after it has an xid, with the latest snapshot:
  * so a transaction that still writes to the old slot after a switch has an
- * xid below maintain_log()'s switch_done_xid.
+ * xid below maintain_log()'s switch_done_xid.  The one row of capture_state
+ * is read in place (no copy: this is on every capturing transaction's path)
+ * and without a permission check: only this trusted code reads it.
  */
 static int16
 CurrentSlot(void)
 {
 	FullTransactionId xid = GetTopFullTransactionId();
+	Relation	rel;
+	Snapshot	snap;
+	TableScanDesc scan;
 	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	int64		generation;
+	bool		isnull = true;
+	int64		generation = 0;
 
 	if (slot_cached >= 0 && FullTransactionIdEquals(xid, slot_xid))
 		return slot_cached;
-	tup = ReadRow(state_relid, &desc);
-	generation = DatumGetInt64(heap_getattr(tup, 2, desc, &isnull));
+	rel = table_open(state_relid, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snap, 0, NULL);
+	tup = heap_getnext(scan, ForwardScanDirection);
+	if (tup != NULL)
+		generation = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("globalsync table \"capture_state\" is empty"),
+				 errhint("Recreate the extension's state: DROP EXTENSION globalsync CASCADE; CREATE EXTENSION globalsync.")));
 	slot_cached = (int16) (generation % 3);
 	slot_xid = xid;
 	return slot_cached;
