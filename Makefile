@@ -11,6 +11,13 @@ OBJS = \
 	src/globalsync.o \
 	src/capture/capture.o \
 	src/capture/capture_shmem.o \
+	src/progress/progress.o \
+	src/targets/file.o \
+	src/targets/targets.o \
+	src/worker/launcher.o \
+	src/worker/shmem.o \
+	src/worker/worker.o \
+	src/worker/worker_sql.o \
 	src/tz/zone.o \
 	src/tz/zone_sql.o \
 	src/types/dtparse.o \

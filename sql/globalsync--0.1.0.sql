@@ -588,6 +588,8 @@ COMMENT ON COLUMN globalsync.patient_registrations.registered_at_ist IS
 
 CREATE TABLE globalsync.sync_log (
     log_id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sync_id             text NOT NULL UNIQUE DEFAULT globalsync.new_id('SYN_', 12)
+                        CONSTRAINT sync_id_format CHECK (sync_id ~ '^SYN_[A-Z0-9]{12}$'),
     source_facility_id  text REFERENCES globalsync.facilities (facility_id) ON UPDATE CASCADE ON DELETE SET NULL,
     target_id           text NOT NULL REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
     operation_type      text NOT NULL
@@ -596,21 +598,29 @@ CREATE TABLE globalsync.sync_log (
     record_count        integer NOT NULL DEFAULT 0 CONSTRAINT record_count_nonnegative CHECK (record_count >= 0),
     lag_seconds         double precision CONSTRAINT lag_nonnegative CHECK (lag_seconds >= 0),
     status              text NOT NULL
-                        CONSTRAINT status_known CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+                        CONSTRAINT status_known CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
     sync_started_at     globalsync.ist_timestamp NOT NULL DEFAULT pg_catalog.now(),
     sync_completed_at   globalsync.ist_timestamp,
     duration_seconds    double precision CONSTRAINT duration_nonnegative CHECK (duration_seconds >= 0),
     error_message       text,
     created_by_user     text NOT NULL DEFAULT CURRENT_USER,
+    records_failed      integer NOT NULL DEFAULT 0 CONSTRAINT records_failed_nonnegative CHECK (records_failed >= 0),
+    bytes_sent          bigint NOT NULL DEFAULT 0 CONSTRAINT bytes_sent_nonnegative CHECK (bytes_sent >= 0),
+    dead_letter_id      bigint,
     CONSTRAINT completed_after_started CHECK (sync_completed_at IS NULL OR sync_completed_at >= sync_started_at),
-    CONSTRAINT finished_has_completion CHECK ((status = 'running') = (sync_completed_at IS NULL))
+    CONSTRAINT finished_has_completion CHECK ((status IN ('queued', 'running')) = (sync_completed_at IS NULL))
 );
 CREATE INDEX sync_log_target_idx ON globalsync.sync_log (target_id, sync_started_at);
 CREATE INDEX sync_log_started_idx ON globalsync.sync_log (sync_started_at);
+CREATE INDEX sync_log_unfinished_idx ON globalsync.sync_log (log_id) WHERE status IN ('queued', 'running');
 COMMENT ON TABLE globalsync.sync_log IS
     'one row per sync operation: what, where, how many records, lag, duration, outcome (seed: SYNC_OPERATIONS_LOG)';
 COMMENT ON COLUMN globalsync.sync_log.lag_seconds IS
-    'acknowledgement time minus commit time of the oldest change delivered';
+    'the largest, over the batches of the sync, of acknowledgement time minus capture time of the batch''s oldest change';
+COMMENT ON COLUMN globalsync.sync_log.sync_id IS 'SYN_ followed by 12 characters: what start_sync() returns';
+COMMENT ON COLUMN globalsync.sync_log.status IS 'queued, running, completed, failed or cancelled';
+COMMENT ON COLUMN globalsync.sync_log.records_failed IS 'events that went to dead_letters during this sync';
+COMMENT ON COLUMN globalsync.sync_log.dead_letter_id IS 'for RETRY: the dead letter this sync replays';
 
 SELECT pg_catalog.pg_extension_config_dump('globalsync.facilities', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.targets', '');
@@ -823,26 +833,6 @@ $$;
 COMMENT ON FUNCTION globalsync.register_patient(text, date, text, text, text, text, timestamp) IS
     'validate and register a patient at an active facility; local time is read in local_time_zone (default: the facility''s zone; default time: now); returns the stored row with local and IST times';
 
-CREATE FUNCTION globalsync.health()
-    RETURNS jsonb
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT jsonb_build_object(
-        'status', 'ok',
-        'version', (SELECT extversion FROM pg_extension WHERE extname = 'globalsync'),
-        'database', current_database(),
-        'server_time_ist', now()::globalsync.ist_timestamp::text,
-        'postgres_version', current_setting('server_version'),
-        'library_preloaded', globalsync.library_preloaded(),
-        'dst_policy', current_setting('globalsync.dst_policy'),
-        'facilities', (SELECT count(*) FROM globalsync.facilities),
-        'active_facilities', (SELECT count(*) FROM globalsync.facilities WHERE is_active),
-        'patients', (SELECT count(*) FROM globalsync.patient_registrations),
-        'targets', (SELECT count(*) FROM globalsync.targets))
-$$;
-COMMENT ON FUNCTION globalsync.health() IS
-    'health check: version, database, server time in IST, whether the library is preloaded, counts';
 
 -- ===================================================================
 -- views for administrators and BI tools
@@ -1263,7 +1253,7 @@ $$;
 COMMENT ON FUNCTION globalsync.unregister_consumer(text) IS
     'forget a consumer; the log no longer waits for it';
 
-CREATE FUNCTION globalsync.next_batch(consumer text,
+CREATE FUNCTION globalsync.next_batch(consumer text, max_tick bigint DEFAULT NULL,
         OUT batch_id bigint, OUT prev_tick bigint, OUT tick bigint,
         OUT prev_snapshot pg_snapshot, OUT snapshot pg_snapshot)
     RETURNS record
@@ -1280,8 +1270,16 @@ BEGIN
             USING ERRCODE = '42704', HINT = 'Register it with globalsync.register_consumer().';
     END IF;
     IF c.batch_id IS NULL THEN
-        -- the oldest tick range this consumer has not finished
-        SELECT * INTO t FROM globalsync.ticks x WHERE x.tick_id > c.last_tick ORDER BY x.tick_id LIMIT 1;
+        -- without max_tick: the next tick after the consumer's; with it: the
+        -- newest tick up to max_tick, so a consumer that fell many ticks
+        -- behind takes everything since in one batch (snapshots only grow,
+        -- so the events between any two ticks are exactly one batch)
+        IF max_tick IS NULL THEN
+            SELECT * INTO t FROM globalsync.ticks x WHERE x.tick_id > c.last_tick ORDER BY x.tick_id LIMIT 1;
+        ELSE
+            SELECT * INTO t FROM globalsync.ticks x WHERE x.tick_id > c.last_tick AND x.tick_id <= max_tick
+             ORDER BY x.tick_id DESC LIMIT 1;
+        END IF;
         IF NOT FOUND THEN
             RETURN;     -- all NULL: nothing to do until the next tick
         END IF;
@@ -1297,8 +1295,8 @@ BEGIN
     snapshot := c.batch_snapshot;
 END
 $$;
-COMMENT ON FUNCTION globalsync.next_batch(text) IS
-    'the consumer''s current batch: the changes committed between its last finished tick and the next one; returned again until finished (at least once); NULLs if there is no new tick';
+COMMENT ON FUNCTION globalsync.next_batch(text, bigint) IS
+    'the consumer''s current batch: the changes committed between its last finished tick and the next one (or the newest one up to max_tick); returned again until finished (at least once); NULLs if there is no new tick';
 
 CREATE FUNCTION globalsync.batch_events(batch_id bigint, after_event_id bigint DEFAULT 0, max_events integer DEFAULT 1000)
     RETURNS SETOF globalsync.change_log
@@ -1445,6 +1443,1022 @@ COMMENT ON FUNCTION globalsync.capture_pending() IS
 SELECT globalsync.track('globalsync.patient_registrations');
 
 -- ===================================================================
+-- sync engine: targets, syncs, delivery state, dead letters
+-- ===================================================================
+
+-- Per-target delivery state, written only by the worker and the API
+-- below: where the cursor is inside the consumer's open batch, the
+-- circuit breaker, the last outcome.
+CREATE TABLE globalsync.target_state (
+    target_id           text PRIMARY KEY REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    consumer            text NOT NULL UNIQUE,
+    position_batch      bigint,
+    position            bigint NOT NULL DEFAULT 0,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    breaker_until       timestamptz,
+    last_scheduled_at   timestamptz,
+    last_success_at     timestamptz,
+    last_failure_at     timestamptz,
+    last_error          text
+);
+COMMENT ON TABLE globalsync.target_state IS
+    'delivery state of each target: position in its open batch, circuit breaker, last outcome (written by the worker)';
+
+CREATE TABLE globalsync.dead_letters (
+    dead_letter_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    target_id       text NOT NULL REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    sync_id         text,
+    batch_id        text NOT NULL,
+    events          jsonb NOT NULL CONSTRAINT events_array CHECK (jsonb_typeof(events) = 'array'),
+    event_count     integer NOT NULL,
+    first_event_id  bigint,
+    last_event_id   bigint,
+    attempts        integer NOT NULL DEFAULT 0,
+    error           text,
+    status          text NOT NULL DEFAULT 'dead'
+                    CONSTRAINT dead_letter_status CHECK (status IN ('dead', 'queued', 'replayed', 'discarded')),
+    failed_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    settled_at      timestamptz,
+    replay_sync_id  text
+);
+CREATE INDEX dead_letters_target_idx ON globalsync.dead_letters (target_id, status);
+COMMENT ON TABLE globalsync.dead_letters IS
+    'batches a target refused for good or that ran out of attempts, with their events, until replayed or discarded';
+COMMENT ON COLUMN globalsync.dead_letters.events IS 'the events exactly as they were sent, one JSON object each';
+COMMENT ON COLUMN globalsync.dead_letters.status IS
+    'dead (waiting for a decision), queued (a replay is queued), replayed, discarded';
+
+-- One row per facility per acknowledged batch: the lag statistics.
+CREATE TABLE globalsync.deliveries (
+    target_id       text NOT NULL REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    sync_id         text NOT NULL,
+    facility_id     text,
+    events          integer NOT NULL,
+    lag_seconds     double precision NOT NULL,
+    acked_at        timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX deliveries_acked_idx ON globalsync.deliveries (acked_at);
+CREATE INDEX deliveries_target_idx ON globalsync.deliveries (target_id, acked_at);
+COMMENT ON TABLE globalsync.deliveries IS
+    'per acknowledged batch and facility: events delivered and lag (acknowledgement minus capture time of the oldest event)';
+
+-- Progress of the snapshot phase of full syncs, per table (resumable).
+CREATE TABLE globalsync.full_sync_state (
+    sync_id     text NOT NULL,
+    table_name  text NOT NULL,
+    after_pk    text[],
+    chunks      bigint NOT NULL DEFAULT 0,
+    rows_sent   bigint NOT NULL DEFAULT 0,
+    done        boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (sync_id, table_name)
+);
+COMMENT ON TABLE globalsync.full_sync_state IS
+    'snapshot phase of full syncs: per table, the primary key of the last row acknowledged';
+
+SELECT pg_catalog.pg_extension_config_dump('globalsync.target_state', '');
+SELECT pg_catalog.pg_extension_config_dump('globalsync.dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('globalsync.dead_letters_dead_letter_id_seq', '');
+
+-- C entry points
+
+CREATE FUNCTION globalsync.validate_target_kind(kind text, endpoint text, options jsonb)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'gs_validate_target_kind'
+    LANGUAGE C STRICT;
+COMMENT ON FUNCTION globalsync.validate_target_kind(text, text, jsonb) IS
+    'check a target''s endpoint and kind-specific options with its driver; raises an error if they are not valid';
+
+CREATE FUNCTION globalsync._wake_worker()
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'gs_wake_worker'
+    LANGUAGE C;
+COMMENT ON FUNCTION globalsync._wake_worker() IS
+    'internal: at commit, tell this database''s worker that targets or queued syncs changed';
+
+CREATE FUNCTION globalsync._request_cancel(sync_id text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'gs_request_cancel'
+    LANGUAGE C STRICT;
+COMMENT ON FUNCTION globalsync._request_cancel(text) IS
+    'internal: flag a running sync for cancellation; false if no worker is running it';
+
+CREATE FUNCTION globalsync.sync_progress_raw(
+        OUT sync_id text, OUT target_id text, OUT facility_id text, OUT operation_type text,
+        OUT status text, OUT step integer, OUT total_steps integer, OUT progress_percentage integer,
+        OUT step_name text, OUT current_step text, OUT records_found bigint, OUT records_sent bigint,
+        OUT records_acknowledged bigint, OUT records_failed bigint, OUT bytes_sent bigint,
+        OUT started_at timestamptz, OUT last_updated timestamptz, OUT pid integer, OUT last_error text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'gs_sync_progress_raw'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION globalsync.sync_progress_raw() IS
+    'the shared-memory progress slots of this database''s running syncs (behind the view sync_progress)';
+
+CREATE FUNCTION globalsync.worker_info(OUT launcher_pid integer, OUT worker_pid integer)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'gs_worker_info'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION globalsync.worker_info() IS
+    'pids of the launcher and of this database''s sync worker (0: not running; NULL: library not preloaded)';
+
+CREATE FUNCTION globalsync.snapshot_row(tbl regclass, r record)
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'gs_snapshot_row'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION globalsync.snapshot_row(regclass, record) IS
+    'a row of a tracked table as capture logs it: {pk, row, facility_id}, excluded columns left out, masked ones hashed';
+
+-- targets
+
+CREATE FUNCTION globalsync._check_target_options(options jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_sched text;
+    v_iv interval;
+    v_bad text;
+    v_tables jsonb;
+BEGIN
+    IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'target options must be a JSON object'
+            USING ERRCODE = '22023', HINT = 'Pass for example ''{"schedule": "15 minutes"}''.';
+    END IF;
+    IF options ? 'schedule' THEN
+        IF jsonb_typeof(options->'schedule') <> 'string' THEN
+            RAISE EXCEPTION 'option "schedule" must be a string' USING ERRCODE = '22023',
+                HINT = 'Use ''realtime'', ''manual'' or an interval such as ''15 minutes''.';
+        END IF;
+        v_sched := options->>'schedule';
+        IF v_sched NOT IN ('realtime', 'manual') THEN
+            BEGIN
+                v_iv := v_sched::interval;
+            EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+                RAISE EXCEPTION 'invalid schedule: "%"', v_sched USING ERRCODE = '22023',
+                    DETAIL = 'A schedule is ''realtime'', ''manual'' or an interval.',
+                    HINT = 'Use for example ''15 minutes'' or ''1 hour''.';
+            END;
+            IF v_iv < interval '1 second' OR extract(epoch FROM v_iv) > 366 * 86400 THEN
+                RAISE EXCEPTION 'schedule interval % is out of range', v_sched USING ERRCODE = '22023',
+                    DETAIL = 'A scheduled target syncs at most once a second and at least once a year.';
+            END IF;
+        END IF;
+    END IF;
+    IF options ? 'tables' THEN
+        IF jsonb_typeof(options->'tables') <> 'array' OR jsonb_array_length(options->'tables') = 0
+           OR EXISTS (SELECT FROM jsonb_array_elements(options->'tables') e WHERE jsonb_typeof(e) <> 'string') THEN
+            RAISE EXCEPTION 'option "tables" must be a non-empty array of table names' USING ERRCODE = '22023',
+                HINT = 'Leave it out to send every tracked table.';
+        END IF;
+        SELECT e INTO v_bad FROM jsonb_array_elements_text(options->'tables') e
+         WHERE to_regclass(e) IS NULL
+            OR NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = to_regclass(e) AND t.tgname = 'globalsync_capture')
+         LIMIT 1;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'table "%" in option "tables" is not a tracked table', v_bad USING ERRCODE = '22023',
+                HINT = 'Track it first with globalsync.track(), or see globalsync.tracked_tables.';
+        END IF;
+        -- spelled as the change log spells them: schema-qualified, quoted as needed
+        SELECT jsonb_agg(DISTINCT format('%I.%I', n.nspname, c.relname)) INTO v_tables
+          FROM jsonb_array_elements_text(options->'tables') e
+          JOIN pg_class c ON c.oid = to_regclass(e)
+          JOIN pg_namespace n ON n.oid = c.relnamespace;
+        options := jsonb_set(options, '{tables}', v_tables);
+    END IF;
+    IF options ? 'facilities' THEN
+        IF jsonb_typeof(options->'facilities') <> 'array' OR jsonb_array_length(options->'facilities') = 0
+           OR EXISTS (SELECT FROM jsonb_array_elements(options->'facilities') e WHERE jsonb_typeof(e) <> 'string') THEN
+            RAISE EXCEPTION 'option "facilities" must be a non-empty array of facility ids' USING ERRCODE = '22023',
+                HINT = 'Leave it out to send every facility''s data.';
+        END IF;
+        SELECT e INTO v_bad FROM jsonb_array_elements_text(options->'facilities') e
+         WHERE NOT EXISTS (SELECT FROM globalsync.facilities f WHERE f.facility_id = e) LIMIT 1;
+        IF v_bad IS NOT NULL THEN
+            RAISE EXCEPTION 'facility "%" in option "facilities" does not exist', v_bad USING ERRCODE = '22023',
+                HINT = 'See globalsync.list_facilities().';
+        END IF;
+    END IF;
+    IF options ? 'max_batch_events' AND (jsonb_typeof(options->'max_batch_events') <> 'number'
+        OR (options->>'max_batch_events')::numeric NOT BETWEEN 1 AND 100000
+        OR (options->>'max_batch_events')::numeric <> trunc((options->>'max_batch_events')::numeric)) THEN
+        RAISE EXCEPTION 'option "max_batch_events" must be an integer between 1 and 100000' USING ERRCODE = '22023';
+    END IF;
+    IF options ? 'max_batch_bytes' AND (jsonb_typeof(options->'max_batch_bytes') <> 'number'
+        OR (options->>'max_batch_bytes')::numeric NOT BETWEEN 1024 AND 1073741824
+        OR (options->>'max_batch_bytes')::numeric <> trunc((options->>'max_batch_bytes')::numeric)) THEN
+        RAISE EXCEPTION 'option "max_batch_bytes" must be an integer between 1024 and 1073741824' USING ERRCODE = '22023';
+    END IF;
+    RETURN options;
+END
+$$;
+COMMENT ON FUNCTION globalsync._check_target_options(jsonb) IS
+    'internal: validate the options every kind of target takes; returns them normalised';
+
+CREATE FUNCTION globalsync.add_target(name text, kind text, endpoint text, options jsonb DEFAULT '{}')
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id text;
+BEGIN
+    IF name IS NULL OR btrim(name) = '' THEN
+        RAISE EXCEPTION 'target name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF kind IS NULL OR kind NOT IN ('file', 'http', 's3', 'snowflake', 'fhir') THEN
+        RAISE EXCEPTION 'unknown target kind: "%"', kind USING ERRCODE = '22023',
+            HINT = 'Kinds are file, http, s3, snowflake and fhir.';
+    END IF;
+    IF endpoint IS NULL OR btrim(endpoint) = '' THEN
+        RAISE EXCEPTION 'target endpoint must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM globalsync.targets t WHERE t.name = add_target.name) THEN
+        RAISE EXCEPTION 'a target named "%" already exists', name USING ERRCODE = '23505',
+            HINT = 'Choose another name, or change the existing one with globalsync.alter_target().';
+    END IF;
+    options := globalsync._check_target_options(coalesce(options, '{}'));
+    PERFORM globalsync.validate_target_kind(kind, endpoint, options);
+    INSERT INTO globalsync.targets (name, kind, endpoint, options)
+        VALUES (btrim(add_target.name), kind, endpoint, options)
+    RETURNING target_id INTO v_id;
+    INSERT INTO globalsync.target_state (target_id, consumer) VALUES (v_id, 'target:' || v_id);
+    -- it receives the changes committed after this call
+    PERFORM globalsync.register_consumer('target:' || v_id);
+    PERFORM globalsync._wake_worker();
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync.add_target(text, text, text, jsonb) IS
+    'create a target (kind file, http, s3, snowflake or fhir) with validated options; it receives changes committed from now on; returns its TGT_ id';
+
+CREATE FUNCTION globalsync.alter_target(target_id text, name text DEFAULT NULL, endpoint text DEFAULT NULL,
+                                        options jsonb DEFAULT NULL, is_active boolean DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t globalsync.targets;
+BEGIN
+    SELECT * INTO t FROM globalsync.targets x WHERE x.target_id = alter_target.target_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'target "%" does not exist', target_id USING ERRCODE = '42704';
+    END IF;
+    IF name IS NOT NULL THEN
+        IF btrim(name) = '' THEN
+            RAISE EXCEPTION 'target name must not be empty' USING ERRCODE = '22023';
+        END IF;
+        IF EXISTS (SELECT FROM globalsync.targets x WHERE x.name = btrim(alter_target.name)
+                     AND x.target_id <> t.target_id) THEN
+            RAISE EXCEPTION 'a target named "%" already exists', name USING ERRCODE = '23505';
+        END IF;
+        t.name := btrim(name);
+    END IF;
+    IF endpoint IS NOT NULL THEN
+        t.endpoint := endpoint;
+    END IF;
+    IF options IS NOT NULL THEN
+        t.options := globalsync._check_target_options(options);
+    END IF;
+    IF is_active IS NOT NULL THEN
+        t.is_active := is_active;
+    END IF;
+    PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
+    UPDATE globalsync.targets x
+       SET name = t.name, endpoint = t.endpoint, options = t.options, is_active = t.is_active
+     WHERE x.target_id = t.target_id;
+    IF is_active THEN
+        -- a target switched on again starts with a closed breaker
+        UPDATE globalsync.target_state s SET consecutive_failures = 0, breaker_until = NULL
+         WHERE s.target_id = t.target_id;
+    END IF;
+    PERFORM globalsync._wake_worker();
+END
+$$;
+COMMENT ON FUNCTION globalsync.alter_target(text, text, text, jsonb, boolean) IS
+    'change a target''s name, endpoint, options (replaced as a whole, validated again) or active flag; NULL leaves a field as it is';
+
+CREATE FUNCTION globalsync.remove_target(target_id text)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_consumer text;
+BEGIN
+    SELECT s.consumer INTO v_consumer FROM globalsync.target_state s WHERE s.target_id = remove_target.target_id;
+    DELETE FROM globalsync.targets t WHERE t.target_id = remove_target.target_id;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF v_consumer IS NOT NULL THEN
+        PERFORM globalsync.unregister_consumer(v_consumer);
+    END IF;
+    PERFORM globalsync._wake_worker();
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION globalsync.remove_target(text) IS
+    'remove a target with its history, delivery statistics and dead letters; the change log stops waiting for it';
+
+-- syncs
+
+CREATE FUNCTION globalsync.start_sync(target_id text, facility_id text DEFAULT NULL, mode text DEFAULT 'incremental')
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t globalsync.targets;
+    v_id text;
+BEGIN
+    SELECT * INTO t FROM globalsync.targets x WHERE x.target_id = start_sync.target_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'target "%" does not exist', target_id USING ERRCODE = '42704',
+            HINT = 'See globalsync.target_health for the targets.';
+    END IF;
+    IF NOT t.is_active THEN
+        RAISE EXCEPTION 'target "%" is not active', t.name USING ERRCODE = '55000',
+            HINT = 'Activate it with globalsync.alter_target(target_id, is_active => true).';
+    END IF;
+    IF mode IS NULL OR mode NOT IN ('incremental', 'full') THEN
+        RAISE EXCEPTION 'invalid sync mode: "%"', mode USING ERRCODE = '22023',
+            HINT = 'Use ''incremental'' (changes not yet delivered) or ''full'' (a snapshot of the tracked tables, then the changes).';
+    END IF;
+    IF facility_id IS NOT NULL AND NOT EXISTS (SELECT FROM globalsync.facilities f WHERE f.facility_id = start_sync.facility_id) THEN
+        RAISE EXCEPTION 'facility "%" does not exist', facility_id USING ERRCODE = '23503',
+            HINT = 'See globalsync.list_facilities().';
+    END IF;
+    IF NOT globalsync.library_preloaded() THEN
+        RAISE WARNING 'globalsync is not in shared_preload_libraries: no worker will run this sync'
+            USING HINT = 'Add globalsync to shared_preload_libraries and restart the server.';
+    END IF;
+    INSERT INTO globalsync.sync_log (source_facility_id, target_id, operation_type, status, created_by_user)
+        VALUES (facility_id, target_id, CASE mode WHEN 'full' THEN 'FULL_SYNC' ELSE 'MANUAL_SYNC' END,
+                'queued', session_user)
+    RETURNING sync_id INTO v_id;
+    PERFORM globalsync._wake_worker();
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync.start_sync(text, text, text) IS
+    'queue a sync of a target: incremental (everything committed before the call and not yet delivered) or full (a snapshot, limited to facility_id when given, then the changes); returns its SYN_ id';
+
+CREATE FUNCTION globalsync.sync_status(sync_id text)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l globalsync.sync_log;
+    p record;
+BEGIN
+    SELECT * INTO l FROM globalsync.sync_log x WHERE x.sync_id = sync_status.sync_id;
+    SELECT * INTO p FROM globalsync.sync_progress_raw() x WHERE x.sync_id = sync_status.sync_id;
+    IF l.log_id IS NULL AND p.sync_id IS NULL THEN
+        RAISE EXCEPTION 'sync "%" does not exist', sync_id USING ERRCODE = '42704',
+            HINT = 'See globalsync.sync_history.';
+    END IF;
+    IF p.sync_id IS NOT NULL AND (l.log_id IS NULL OR l.status IN ('queued', 'running')) THEN
+        RETURN jsonb_build_object(
+            'sync_id', p.sync_id, 'target_id', p.target_id, 'facility_id', p.facility_id,
+            'operation_type', p.operation_type, 'status', p.status,
+            'step', p.step, 'total_steps', p.total_steps, 'step_name', p.step_name,
+            'current_step', p.current_step, 'progress_percentage', p.progress_percentage,
+            'records_found', p.records_found, 'records_sent', p.records_sent,
+            'records_acknowledged', p.records_acknowledged, 'records_failed', p.records_failed,
+            'bytes_sent', p.bytes_sent, 'started_at', p.started_at, 'completed_at', NULL,
+            'last_updated', p.last_updated, 'error', p.last_error);
+    END IF;
+    RETURN jsonb_build_object(
+        'sync_id', l.sync_id, 'target_id', l.target_id, 'facility_id', l.source_facility_id,
+        'operation_type', l.operation_type, 'status', l.status,
+        'step', CASE WHEN l.status IN ('queued', 'running') THEN 0 ELSE 8 END, 'total_steps', 8,
+        'step_name', CASE WHEN l.status IN ('queued', 'running') THEN 'queued' ELSE l.status END,
+        'current_step', CASE l.status WHEN 'queued' THEN 'waiting for the worker'
+                                      WHEN 'running' THEN 'waiting for the worker to resume it'
+                                      ELSE l.status END,
+        'progress_percentage', CASE WHEN l.status = 'completed' THEN 100 ELSE 0 END,
+        'records_found', l.record_count + l.records_failed, 'records_sent', l.record_count,
+        'records_acknowledged', l.record_count, 'records_failed', l.records_failed,
+        'bytes_sent', l.bytes_sent, 'started_at', l.sync_started_at::timestamptz,
+        'completed_at', l.sync_completed_at::timestamptz,
+        'last_updated', coalesce(l.sync_completed_at, l.sync_started_at)::timestamptz,
+        'error', l.error_message);
+END
+$$;
+COMMENT ON FUNCTION globalsync.sync_status(text) IS
+    'state of a sync as JSON: live progress while it runs (step of 8, percentage, counts), its sync_log row afterwards';
+
+CREATE FUNCTION globalsync.cancel_sync(sync_id text)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_status text;
+BEGIN
+    SELECT l.status INTO v_status FROM globalsync.sync_log l WHERE l.sync_id = cancel_sync.sync_id FOR UPDATE;
+    IF globalsync._request_cancel(sync_id) THEN
+        RETURN true;
+    END IF;
+    IF v_status IS NULL THEN
+        RAISE EXCEPTION 'sync "%" does not exist', sync_id USING ERRCODE = '42704';
+    END IF;
+    IF v_status IN ('queued', 'running') THEN
+        -- no worker holds it: nothing was sent for it after its last acknowledgement
+        UPDATE globalsync.sync_log l
+           SET status = 'cancelled', sync_completed_at = greatest(now(), l.sync_started_at),
+               duration_seconds = extract(epoch FROM greatest(now(), l.sync_started_at) - l.sync_started_at),
+               error_message = coalesce(l.error_message, 'cancelled by ' || session_user)
+         WHERE l.sync_id = cancel_sync.sync_id;
+        UPDATE globalsync.dead_letters d SET status = 'dead', replay_sync_id = NULL
+         WHERE d.replay_sync_id = cancel_sync.sync_id AND d.status = 'queued';
+        RETURN true;
+    END IF;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION globalsync.cancel_sync(text) IS
+    'cancel a queued or running sync (a running one stops within a second; the cursor stays after the last acknowledged batch); false if it had already finished';
+
+CREATE FUNCTION globalsync.wait_sync(sync_id text, timeout interval DEFAULT '1 minute')
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_status text;
+    v_deadline timestamptz := clock_timestamp() + least(coalesce(timeout, '1 minute'), interval '1 day');
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'globalsync.wait_sync() needs isolation level READ COMMITTED' USING ERRCODE = '25001',
+            DETAIL = 'It must see the worker''s commits while it waits.';
+    END IF;
+    LOOP
+        SELECT l.status INTO v_status FROM globalsync.sync_log l WHERE l.sync_id = wait_sync.sync_id;
+        IF v_status IS NULL THEN
+            RAISE EXCEPTION 'sync "%" does not exist', sync_id USING ERRCODE = '42704';
+        END IF;
+        EXIT WHEN v_status NOT IN ('queued', 'running') OR clock_timestamp() >= v_deadline;
+        PERFORM pg_sleep(least(0.05, greatest(0, extract(epoch FROM v_deadline - clock_timestamp()))));
+    END LOOP;
+    RETURN v_status;
+END
+$$;
+COMMENT ON FUNCTION globalsync.wait_sync(text, interval) IS
+    'wait until a sync has finished or timeout has passed; returns its status (completed, failed, cancelled, or queued/running at timeout)';
+
+CREATE FUNCTION globalsync.replay_dead_letter(dead_letter_id bigint)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d globalsync.dead_letters;
+    v_id text;
+BEGIN
+    SELECT * INTO d FROM globalsync.dead_letters x WHERE x.dead_letter_id = replay_dead_letter.dead_letter_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'dead letter % does not exist', dead_letter_id USING ERRCODE = '42704';
+    END IF;
+    IF d.status <> 'dead' THEN
+        RAISE EXCEPTION 'dead letter % is %, not waiting', dead_letter_id, d.status USING ERRCODE = '55000',
+            HINT = 'Only dead letters with status dead can be replayed.';
+    END IF;
+    INSERT INTO globalsync.sync_log (target_id, operation_type, status, created_by_user, dead_letter_id)
+        VALUES (d.target_id, 'RETRY', 'queued', session_user, d.dead_letter_id)
+    RETURNING sync_id INTO v_id;
+    UPDATE globalsync.dead_letters x SET status = 'queued', replay_sync_id = v_id
+     WHERE x.dead_letter_id = d.dead_letter_id;
+    PERFORM globalsync._wake_worker();
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync.replay_dead_letter(bigint) IS
+    'send a dead letter''s events again, under the original batch id, as a RETRY sync; returns its sync id';
+
+CREATE FUNCTION globalsync.discard_dead_letter(dead_letter_id bigint)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE globalsync.dead_letters d SET status = 'discarded', settled_at = now()
+     WHERE d.dead_letter_id = discard_dead_letter.dead_letter_id AND d.status = 'dead';
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    IF NOT EXISTS (SELECT FROM globalsync.dead_letters d WHERE d.dead_letter_id = discard_dead_letter.dead_letter_id) THEN
+        RAISE EXCEPTION 'dead letter % does not exist', dead_letter_id USING ERRCODE = '42704';
+    END IF;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION globalsync.discard_dead_letter(bigint) IS
+    'give up on a dead letter (kept as discarded until history retention purges it); false if it was not waiting';
+
+-- full sync: PK-ordered chunks of a tracked table
+
+CREATE FUNCTION globalsync.snapshot_chunk(tbl regclass, after_pk text[], max_rows integer, facility_id text DEFAULT NULL)
+    RETURNS TABLE (pk_values text[], line text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_cols text[];
+    v_types text[];
+    v_has_fac boolean;
+    v_sql text;
+    v_qual text;
+BEGIN
+    SELECT array_agg(quote_ident(a.attname) ORDER BY k.ord), array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord)
+      INTO v_cols, v_types
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = tbl AND i.indisprimary;
+    IF v_cols IS NULL THEN
+        RAISE EXCEPTION 'table % has no primary key', tbl USING ERRCODE = '55000';
+    END IF;
+    SELECT format('%I.%I', n.nspname, c.relname) INTO v_qual
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
+    v_has_fac := EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = 'facility_id'
+                           AND a.attnum > 0 AND NOT a.attisdropped);
+    IF facility_id IS NOT NULL AND NOT v_has_fac THEN
+        RETURN;     -- a table without facilities has no rows of this facility
+    END IF;
+    v_sql := format('SELECT ARRAY[%s]::text[], (jsonb_build_object(''table'', %L, ''op'', ''R'') || globalsync.snapshot_row(%L::regclass, t))::text FROM %s t',
+                    (SELECT string_agg(format('t.%s::text', c), ', ') FROM unnest(v_cols) c),
+                    v_qual, tbl::oid::text, v_qual);
+    v_sql := v_sql || ' WHERE true';
+    IF after_pk IS NOT NULL THEN
+        v_sql := v_sql || format(' AND (%s) > (%s)',
+            (SELECT string_agg(format('t.%s', c), ', ') FROM unnest(v_cols) c),
+            (SELECT string_agg(format('$1[%s]::%s', o, v_types[o]), ', ')
+               FROM generate_series(1, array_length(v_cols, 1)) o));
+    END IF;
+    IF facility_id IS NOT NULL THEN
+        v_sql := v_sql || ' AND t.facility_id::text = $2';
+    END IF;
+    v_sql := v_sql || format(' ORDER BY %s LIMIT %s',
+        (SELECT string_agg(format('t.%s', c), ', ') FROM unnest(v_cols) c), max_rows);
+    RETURN QUERY EXECUTE v_sql USING after_pk, facility_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync.snapshot_chunk(regclass, text[], integer, text) IS
+    'internal to full syncs: the next max_rows rows of a tracked table after a primary key, in key order, as NDJSON event lines';
+
+-- what the worker calls (internal: one short transaction each)
+
+CREATE FUNCTION globalsync._worker_targets()
+    RETURNS TABLE (target_id text, name text, kind text, endpoint text, options jsonb, is_active boolean,
+                   schedule text, schedule_ms bigint, tables text[], facilities text[],
+                   max_events bigint, max_bytes bigint, consumer text, last_tick bigint,
+                   consecutive_failures bigint, breaker_until timestamptz, last_scheduled_at timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.target_id, t.name, t.kind, t.endpoint, t.options, t.is_active,
+           CASE WHEN coalesce(t.options->>'schedule', 'realtime') IN ('realtime', 'manual')
+                THEN coalesce(t.options->>'schedule', 'realtime') ELSE 'interval' END,
+           CASE WHEN coalesce(t.options->>'schedule', 'realtime') NOT IN ('realtime', 'manual')
+                THEN (extract(epoch FROM (t.options->>'schedule')::interval) * 1000)::bigint END,
+           CASE WHEN t.options ? 'tables' THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'tables')) END,
+           CASE WHEN t.options ? 'facilities' THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'facilities')) END,
+           (t.options->>'max_batch_events')::bigint,
+           (t.options->>'max_batch_bytes')::bigint,
+           s.consumer, c.last_tick, s.consecutive_failures, s.breaker_until, s.last_scheduled_at
+      FROM globalsync.targets t
+      JOIN globalsync.target_state s USING (target_id)
+      JOIN globalsync.consumers c ON c.consumer = s.consumer
+     ORDER BY t.target_id
+$$;
+COMMENT ON FUNCTION globalsync._worker_targets() IS 'internal: the targets as the worker reads them';
+
+CREATE FUNCTION globalsync._run_begin(sync_id text, target_id text, operation_type text, facility_id text, dead_letter_id bigint)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_found bigint := 0;
+    v_tables text[];
+    v_tbl text;
+    v_n bigint;
+BEGIN
+    UPDATE globalsync.sync_log l
+       SET status = 'running',
+           sync_started_at = CASE WHEN l.status = 'queued' THEN now() ELSE l.sync_started_at END
+     WHERE l.sync_id = _run_begin.sync_id;
+    IF NOT FOUND THEN
+        INSERT INTO globalsync.sync_log (sync_id, target_id, operation_type, status, source_facility_id, created_by_user)
+            VALUES (_run_begin.sync_id, target_id, operation_type, 'running', facility_id, 'globalsync worker');
+    END IF;
+    IF operation_type = 'SCHEDULED_SYNC' THEN
+        UPDATE globalsync.target_state s SET last_scheduled_at = now() WHERE s.target_id = _run_begin.target_id;
+    END IF;
+    IF operation_type = 'FULL_SYNC' THEN
+        SELECT ARRAY(SELECT jsonb_array_elements_text(t.options->'tables')) INTO v_tables
+          FROM globalsync.targets t WHERE t.target_id = _run_begin.target_id AND t.options ? 'tables';
+        INSERT INTO globalsync.full_sync_state (sync_id, table_name)
+        SELECT _run_begin.sync_id, format('%I.%I', tt.schema_name, tt.relation_name)
+          FROM globalsync.tracked_tables tt
+         WHERE v_tables IS NULL OR format('%I.%I', tt.schema_name, tt.relation_name) = ANY (v_tables)
+        ON CONFLICT DO NOTHING;
+        FOR v_tbl IN SELECT f.table_name FROM globalsync.full_sync_state f WHERE f.sync_id = _run_begin.sync_id LOOP
+            IF facility_id IS NULL THEN
+                EXECUTE format('SELECT count(*) FROM %s', v_tbl) INTO v_n;
+            ELSIF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = v_tbl::regclass AND a.attname = 'facility_id'
+                            AND NOT a.attisdropped) THEN
+                EXECUTE format('SELECT count(*) FROM %s WHERE facility_id::text = $1', v_tbl) INTO v_n USING facility_id;
+            ELSE
+                v_n := 0;
+            END IF;
+            v_found := v_found + v_n;
+        END LOOP;
+    END IF;
+    RETURN v_found;
+END
+$$;
+COMMENT ON FUNCTION globalsync._run_begin(text, text, text, text, bigint) IS 'internal: a sync starts running';
+
+CREATE FUNCTION globalsync._run_end(sync_id text, status text, error text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l globalsync.sync_log;
+BEGIN
+    SELECT * INTO l FROM globalsync.sync_log x WHERE x.sync_id = _run_end.sync_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF l.operation_type = 'REALTIME_SYNC' AND status = 'completed' AND l.record_count = 0 AND l.records_failed = 0 THEN
+        -- a realtime run that found nothing for this target leaves no trace
+        DELETE FROM globalsync.sync_log x WHERE x.sync_id = _run_end.sync_id;
+        RETURN;
+    END IF;
+    UPDATE globalsync.sync_log x
+       SET status = _run_end.status,
+           sync_completed_at = greatest(now(), x.sync_started_at),
+           duration_seconds = extract(epoch FROM greatest(now(), x.sync_started_at) - x.sync_started_at),
+           error_message = coalesce(_run_end.error, x.error_message)
+     WHERE x.sync_id = _run_end.sync_id;
+    IF l.dead_letter_id IS NOT NULL AND status <> 'completed' THEN
+        UPDATE globalsync.dead_letters d SET status = 'dead', error = coalesce(_run_end.error, d.error)
+         WHERE d.dead_letter_id = l.dead_letter_id AND d.status = 'queued';
+    END IF;
+    IF status = 'completed' AND l.source_facility_id IS NOT NULL THEN
+        UPDATE globalsync.facilities f SET last_sync_time = now() WHERE f.facility_id = l.source_facility_id;
+    END IF;
+    DELETE FROM globalsync.full_sync_state f WHERE f.sync_id = _run_end.sync_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync._run_end(text, text, text) IS 'internal: a sync has finished';
+
+CREATE FUNCTION globalsync._advance(target_id text, batch_id bigint, new_position bigint, finish boolean)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF finish THEN
+        PERFORM globalsync.finish_batch(batch_id);
+        UPDATE globalsync.target_state s SET position_batch = NULL, position = 0 WHERE s.target_id = _advance.target_id;
+    ELSE
+        UPDATE globalsync.target_state s SET position_batch = batch_id, position = _advance.new_position
+         WHERE s.target_id = _advance.target_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION globalsync._advance(text, bigint, bigint, boolean) IS
+    'internal: move a target''s cursor inside (or past) its open batch';
+
+CREATE FUNCTION globalsync._ack(target_id text, sync_id text, batch_id bigint, new_position bigint, finish boolean,
+                                events integer, bytes bigint, facility_ids text[], facility_events integer[],
+                                facility_oldest timestamptz[], dead_letter_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_lag double precision;
+BEGIN
+    IF batch_id IS NOT NULL THEN
+        PERFORM globalsync._advance(target_id, batch_id, new_position, finish);
+    END IF;
+    SELECT max(extract(epoch FROM greatest(interval '0', now() - o))) INTO v_lag FROM unnest(facility_oldest) o;
+    UPDATE globalsync.sync_log l
+       SET record_count = l.record_count + events, bytes_sent = l.bytes_sent + bytes,
+           lag_seconds = greatest(l.lag_seconds, v_lag)
+     WHERE l.sync_id = _ack.sync_id;
+    INSERT INTO globalsync.deliveries (target_id, sync_id, facility_id, events, lag_seconds)
+    SELECT _ack.target_id, _ack.sync_id, f, n, extract(epoch FROM greatest(interval '0', now() - o))
+      FROM unnest(facility_ids, facility_events, facility_oldest) u(f, n, o);
+    UPDATE globalsync.target_state s
+       SET consecutive_failures = 0, breaker_until = NULL, last_success_at = now()
+     WHERE s.target_id = _ack.target_id;
+    UPDATE globalsync.targets t SET last_sync_time = now()
+     WHERE t.target_id = _ack.target_id AND (t.last_sync_time IS NULL OR t.last_sync_time < now() - interval '1 second');
+    UPDATE globalsync.facilities f SET last_sync_time = now()
+     WHERE f.facility_id = ANY (facility_ids)
+       AND (f.last_sync_time IS NULL OR f.last_sync_time < now() - interval '1 minute');
+    IF dead_letter_id IS NOT NULL THEN
+        UPDATE globalsync.dead_letters d SET status = 'replayed', settled_at = now()
+         WHERE d.dead_letter_id = _ack.dead_letter_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION globalsync._ack(text, text, bigint, bigint, boolean, integer, bigint, text[], integer[], timestamptz[], bigint) IS
+    'internal: a target acknowledged a batch: cursor, sync_log, deliveries and state in one transaction';
+
+CREATE FUNCTION globalsync._ack_snapshot(target_id text, sync_id text, table_name text, after_pk text[],
+                                         events integer, done boolean, bytes bigint)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE globalsync.full_sync_state f
+       SET after_pk = coalesce(_ack_snapshot.after_pk, f.after_pk), chunks = f.chunks + 1,
+           rows_sent = f.rows_sent + events, done = _ack_snapshot.done
+     WHERE f.sync_id = _ack_snapshot.sync_id AND f.table_name = _ack_snapshot.table_name;
+    IF events > 0 THEN
+        UPDATE globalsync.sync_log l
+           SET record_count = l.record_count + events, bytes_sent = l.bytes_sent + bytes
+         WHERE l.sync_id = _ack_snapshot.sync_id;
+        UPDATE globalsync.target_state s
+           SET consecutive_failures = 0, breaker_until = NULL, last_success_at = now()
+         WHERE s.target_id = _ack_snapshot.target_id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION globalsync._ack_snapshot(text, text, text, text[], integer, boolean, bigint) IS
+    'internal: a target acknowledged a chunk of a full sync''s snapshot';
+
+CREATE FUNCTION globalsync._dead_letter(target_id text, sync_id text, batch_key text, lines text[],
+                                        first_event_id bigint, last_event_id bigint, attempts integer, error text,
+                                        batch_id bigint, new_position bigint, finish boolean, unused text[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count,
+                                         first_event_id, last_event_id, attempts, error)
+    VALUES (target_id, sync_id, batch_key, (SELECT jsonb_agg(x::jsonb ORDER BY o) FROM unnest(lines) WITH ORDINALITY u(x, o)),
+            cardinality(lines), first_event_id, last_event_id, attempts, error);
+    IF batch_id IS NOT NULL THEN
+        PERFORM globalsync._advance(target_id, batch_id, new_position, finish);
+    END IF;
+    UPDATE globalsync.sync_log l SET records_failed = l.records_failed + cardinality(lines),
+           error_message = _dead_letter.error
+     WHERE l.sync_id = _dead_letter.sync_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync._dead_letter(text, text, text, text[], bigint, bigint, integer, text, bigint, bigint, boolean, text[]) IS
+    'internal: keep a batch the target will not take in dead_letters and move the cursor past it';
+
+CREATE FUNCTION globalsync._dead_letter_snapshot(target_id text, sync_id text, batch_key text, lines text[],
+                                                 attempts integer, error text, table_name text, after_pk text[],
+                                                 done boolean, first_event_id bigint, last_event_id bigint, new_position bigint)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error)
+    VALUES (target_id, sync_id, batch_key, (SELECT jsonb_agg(x::jsonb ORDER BY o) FROM unnest(lines) WITH ORDINALITY u(x, o)),
+            cardinality(lines), attempts, error);
+    UPDATE globalsync.full_sync_state f
+       SET after_pk = _dead_letter_snapshot.after_pk, chunks = f.chunks + 1, done = _dead_letter_snapshot.done
+     WHERE f.sync_id = _dead_letter_snapshot.sync_id AND f.table_name = _dead_letter_snapshot.table_name;
+    UPDATE globalsync.sync_log l SET records_failed = l.records_failed + cardinality(lines),
+           error_message = _dead_letter_snapshot.error
+     WHERE l.sync_id = _dead_letter_snapshot.sync_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync._dead_letter_snapshot(text, text, text, text[], integer, text, text, text[], boolean, bigint, bigint, bigint) IS
+    'internal: keep snapshot rows the target will not take in dead_letters and move past them';
+
+CREATE FUNCTION globalsync._failure(target_id text, sync_id text, error text, breaker_until timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE globalsync.target_state s
+       SET consecutive_failures = s.consecutive_failures + 1, last_failure_at = now(),
+           last_error = _failure.error, breaker_until = _failure.breaker_until
+     WHERE s.target_id = _failure.target_id;
+    UPDATE globalsync.sync_log l SET error_message = _failure.error WHERE l.sync_id = _failure.sync_id;
+END
+$$;
+COMMENT ON FUNCTION globalsync._failure(text, text, text, timestamptz) IS 'internal: an attempt to deliver failed';
+
+CREATE FUNCTION globalsync._disable_target(target_id text, error text)
+    RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE globalsync.targets t SET is_active = false WHERE t.target_id = _disable_target.target_id;
+    UPDATE globalsync.target_state s SET last_error = 'target disabled: ' || _disable_target.error, last_failure_at = now()
+     WHERE s.target_id = _disable_target.target_id;
+$$;
+COMMENT ON FUNCTION globalsync._disable_target(text, text) IS 'internal: the target said it is gone; stop sending to it';
+
+CREATE FUNCTION globalsync._purge_history(retention interval)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    m bigint;
+BEGIN
+    DELETE FROM globalsync.sync_log l
+     WHERE l.status NOT IN ('queued', 'running') AND l.sync_completed_at < now() - retention;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM globalsync.deliveries d WHERE d.acked_at < now() - retention;
+    DELETE FROM globalsync.dead_letters d WHERE d.status IN ('replayed', 'discarded') AND d.settled_at < now() - retention;
+    GET DIAGNOSTICS m = ROW_COUNT;
+    RETURN n + m;
+END
+$$;
+COMMENT ON FUNCTION globalsync._purge_history(interval) IS
+    'internal: delete finished syncs, delivery statistics and settled dead letters older than retention';
+
+-- views
+
+CREATE VIEW globalsync.sync_progress AS
+    SELECT p.sync_id, p.target_id, t.name AS target_name, p.facility_id, p.operation_type, p.status,
+           p.step, p.total_steps, p.progress_percentage, p.step_name, p.current_step,
+           p.records_found, p.records_sent, p.records_acknowledged, p.records_failed, p.bytes_sent,
+           p.started_at::globalsync.ist_timestamp AS started_at,
+           p.last_updated::globalsync.ist_timestamp AS last_updated,
+           p.pid, p.last_error,
+           '[' || repeat('#', p.progress_percentage / 5) || repeat('.', 20 - p.progress_percentage / 5) || '] '
+               || lpad(p.progress_percentage::text, 3) || '% ' || p.step || '/' || p.total_steps || ' ' || p.step_name
+               AS progress_bar
+      FROM globalsync.sync_progress_raw() p
+      LEFT JOIN globalsync.targets t ON t.target_id = p.target_id
+     WHERE p.status NOT IN ('completed', 'failed', 'cancelled');
+COMMENT ON VIEW globalsync.sync_progress IS
+    'one row per running sync, live from shared memory: step of 8, percentage, counts, bytes, last error and a progress bar';
+
+CREATE VIEW globalsync.sync_history AS
+    SELECT l.sync_id, l.log_id, l.target_id, t.name AS target_name, t.kind AS target_kind,
+           l.source_facility_id AS facility_id, f.name AS facility_name,
+           l.operation_type, l.status, l.record_count, l.records_failed, l.bytes_sent, l.lag_seconds,
+           l.sync_started_at, l.sync_completed_at, l.duration_seconds, l.error_message, l.created_by_user,
+           l.dead_letter_id
+      FROM globalsync.sync_log l
+      JOIN globalsync.targets t ON t.target_id = l.target_id
+      LEFT JOIN globalsync.facilities f ON f.facility_id = l.source_facility_id
+     ORDER BY l.log_id DESC;
+COMMENT ON VIEW globalsync.sync_history IS
+    'every sync, newest first, with target and facility names (times in IST)';
+
+-- events of a consumer not delivered yet, with their facility and age
+CREATE FUNCTION globalsync._pending_events(consumer text)
+    RETURNS TABLE (facility_id text, events bigint, oldest timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.facility_id, count(*), min(l.captured_at)
+      FROM globalsync.consumers c
+      JOIN globalsync.change_log l
+        ON l.xid >= pg_snapshot_xmin(c.last_snapshot) AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)
+     WHERE c.consumer = _pending_events.consumer
+     GROUP BY l.facility_id
+$$;
+COMMENT ON FUNCTION globalsync._pending_events(text) IS
+    'internal: events committed or in progress after a consumer''s last finished tick, per facility';
+
+CREATE VIEW globalsync.target_health AS
+    SELECT t.target_id, t.name, t.kind, t.is_active,
+           coalesce(t.options->>'schedule', 'realtime') AS schedule,
+           CASE WHEN NOT t.is_active THEN 'inactive'
+                WHEN s.breaker_until > now() THEN 'breaker_open'
+                WHEN s.breaker_until IS NOT NULL THEN 'half_open'
+                WHEN s.consecutive_failures > 0 THEN 'failing'
+                WHEN EXISTS (SELECT FROM globalsync.sync_progress_raw() p WHERE p.target_id = t.target_id) THEN 'syncing'
+                ELSE 'idle' END AS state,
+           CASE WHEN s.breaker_until > now() THEN 'open'
+                WHEN s.breaker_until IS NOT NULL THEN 'half_open'
+                ELSE 'closed' END AS breaker,
+           s.consecutive_failures,
+           s.last_success_at::globalsync.ist_timestamp AS last_success_at,
+           s.last_failure_at::globalsync.ist_timestamp AS last_failure_at,
+           s.last_error,
+           coalesce(p.events, 0) AS pending_events,
+           CASE WHEN p.oldest IS NOT NULL THEN greatest(interval '0', clock_timestamp() - p.oldest) END AS oldest_pending_age,
+           (SELECT count(*) FROM globalsync.dead_letters d WHERE d.target_id = t.target_id AND d.status IN ('dead', 'queued'))
+               AS dead_letters,
+           t.last_sync_time
+      FROM globalsync.targets t
+      JOIN globalsync.target_state s ON s.target_id = t.target_id
+      LEFT JOIN LATERAL (SELECT sum(e.events)::bigint AS events, min(e.oldest) AS oldest
+                           FROM globalsync._pending_events(s.consumer) e
+                          WHERE (NOT t.options ? 'facilities'
+                                 OR e.facility_id IN (SELECT jsonb_array_elements_text(t.options->'facilities')))) p ON true;
+COMMENT ON VIEW globalsync.target_health IS
+    'per target: state, circuit breaker, consecutive failures, last success and error, events not yet delivered and the oldest one''s age, dead letters';
+
+CREATE VIEW globalsync.lag_stats AS
+    SELECT 'target'::text AS scope, t.target_id, t.name AS target_name, NULL::text AS timezone,
+           d.deliveries, d.events_delivered,
+           d.p50 AS p50_lag_seconds, d.p95 AS p95_lag_seconds, d.p99 AS p99_lag_seconds, d.mx AS max_lag_seconds,
+           coalesce(p.events, 0) AS pending_events
+      FROM globalsync.targets t
+      JOIN globalsync.target_state s ON s.target_id = t.target_id
+      LEFT JOIN LATERAL (SELECT count(*) AS deliveries, coalesce(sum(x.events), 0) AS events_delivered,
+                                percentile_cont(0.5) WITHIN GROUP (ORDER BY x.lag_seconds) AS p50,
+                                percentile_cont(0.95) WITHIN GROUP (ORDER BY x.lag_seconds) AS p95,
+                                percentile_cont(0.99) WITHIN GROUP (ORDER BY x.lag_seconds) AS p99,
+                                max(x.lag_seconds) AS mx
+                           FROM globalsync.deliveries x
+                          WHERE x.target_id = t.target_id AND x.acked_at > now() - interval '24 hours') d ON true
+      LEFT JOIN LATERAL (SELECT sum(e.events)::bigint AS events FROM globalsync._pending_events(s.consumer) e) p ON true
+    UNION ALL
+    SELECT 'timezone', t.target_id, t.name, z.timezone,
+           count(x.*), coalesce(sum(x.events), 0),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY x.lag_seconds),
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY x.lag_seconds),
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY x.lag_seconds),
+           max(x.lag_seconds),
+           coalesce((SELECT sum(e.events) FROM globalsync.target_state s2,
+                            globalsync._pending_events(s2.consumer) e
+                       JOIN globalsync.facilities f2 ON f2.facility_id = e.facility_id
+                      WHERE s2.target_id = t.target_id AND f2.timezone::text = z.timezone), 0)::bigint
+      FROM globalsync.targets t
+      CROSS JOIN (SELECT DISTINCT f.timezone::text AS timezone FROM globalsync.facilities f) z
+      LEFT JOIN (globalsync.deliveries x JOIN globalsync.facilities fx ON fx.facility_id = x.facility_id)
+        ON x.target_id = t.target_id AND fx.timezone::text = z.timezone AND x.acked_at > now() - interval '24 hours'
+     GROUP BY t.target_id, t.name, z.timezone;
+COMMENT ON VIEW globalsync.lag_stats IS
+    'delivery lag over the last 24 hours (p50, p95, p99, max seconds) and events pending, per target (scope target) and per target and facility time zone (scope timezone)';
+
+CREATE VIEW globalsync.dashboard_overview AS
+    SELECT (SELECT count(*) FROM globalsync.facilities) AS facilities,
+           (SELECT count(*) FROM globalsync.facilities WHERE is_active) AS active_facilities,
+           (SELECT count(*) FROM globalsync.patient_registrations) AS patients,
+           (SELECT count(*) FROM globalsync.patient_registrations r
+             WHERE r.registered_at_ist >= globalsync.ist_date(now()::globalsync.ist_timestamp)::timestamp::globalsync.ist_timestamp)
+               AS registrations_today_ist,
+           (SELECT count(*) FROM globalsync.sync_log l
+             WHERE l.sync_started_at >= globalsync.ist_date(now()::globalsync.ist_timestamp)::timestamp::globalsync.ist_timestamp)
+               AS syncs_today_ist,
+           (SELECT round(100.0 * count(*) FILTER (WHERE l.status = 'completed' AND l.records_failed = 0)
+                         / nullif(count(*) FILTER (WHERE l.status IN ('completed', 'failed')), 0), 1)
+              FROM globalsync.sync_log l WHERE l.sync_started_at > now() - interval '24 hours') AS success_rate_24h,
+           (SELECT round((sum(d.lag_seconds * d.events) / nullif(sum(d.events), 0))::numeric, 3)
+              FROM globalsync.deliveries d WHERE d.acked_at > now() - interval '24 hours') AS avg_lag_seconds_24h,
+           (SELECT round(percentile_cont(0.95) WITHIN GROUP (ORDER BY d.lag_seconds)::numeric, 3)
+              FROM globalsync.deliveries d WHERE d.acked_at > now() - interval '24 hours') AS p95_lag_seconds_24h,
+           (SELECT count(*) FROM globalsync.sync_log l WHERE l.status = 'running') AS running_syncs,
+           (SELECT count(*) FROM globalsync.sync_log l WHERE l.status = 'queued') AS queued_syncs,
+           (SELECT count(*) FROM globalsync.dead_letters d WHERE d.status IN ('dead', 'queued')) AS dead_letters,
+           (SELECT count(*) FROM globalsync.target_state s WHERE s.breaker_until > now()) AS breakers_open,
+           (SELECT max(l.sync_completed_at) FROM globalsync.sync_log l WHERE l.status = 'completed') AS last_sync_completed_at;
+COMMENT ON VIEW globalsync.dashboard_overview IS
+    'the seed''s dashboard in one row: facilities, patients, registrations and syncs today (IST day), 24-hour success rate and lag, running syncs, dead letters, open breakers';
+
+CREATE FUNCTION globalsync.health()
+    RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'status', 'ok',
+        'version', (SELECT extversion FROM pg_extension WHERE extname = 'globalsync'),
+        'database', current_database(),
+        'server_time_ist', now()::globalsync.ist_timestamp::text,
+        'postgres_version', current_setting('server_version'),
+        'library_preloaded', globalsync.library_preloaded(),
+        'dst_policy', current_setting('globalsync.dst_policy'),
+        'facilities', (SELECT count(*) FROM globalsync.facilities),
+        'active_facilities', (SELECT count(*) FROM globalsync.facilities WHERE is_active),
+        'patients', (SELECT count(*) FROM globalsync.patient_registrations),
+        'targets', (SELECT count(*) FROM globalsync.targets),
+        'launcher_pid', (SELECT w.launcher_pid FROM globalsync.worker_info() w),
+        'worker_pid', (SELECT w.worker_pid FROM globalsync.worker_info() w),
+        'worker_running', coalesce((SELECT w.worker_pid > 0 FROM globalsync.worker_info() w), false),
+        'running_syncs', (SELECT count(*) FROM globalsync.sync_log l WHERE l.status = 'running'),
+        'queued_syncs', (SELECT count(*) FROM globalsync.sync_log l WHERE l.status = 'queued'),
+        'dead_letters', (SELECT count(*) FROM globalsync.dead_letters d WHERE d.status IN ('dead', 'queued')))
+$$;
+COMMENT ON FUNCTION globalsync.health() IS
+    'health check: version, database, server time in IST, whether the library is preloaded, launcher and worker pids, counts';
+
+-- CREATE EXTENSION in a preloaded server: have the launcher look at this
+-- database when this transaction commits
+SELECT globalsync._wake_worker();
+
+-- ===================================================================
 -- privileges: PUBLIC gets nothing
 -- ===================================================================
 
@@ -1481,7 +2495,7 @@ REVOKE EXECUTE ON FUNCTION
     globalsync.tick(),
     globalsync.register_consumer(text),
     globalsync.unregister_consumer(text),
-    globalsync.next_batch(text),
+    globalsync.next_batch(text, bigint),
     globalsync.batch_events(bigint, bigint, integer),
     globalsync.finish_batch(bigint),
     globalsync.maintain_log()
@@ -1501,3 +2515,45 @@ GRANT EXECUTE ON FUNCTION
     TO globalsync_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON globalsync.facilities, globalsync.targets TO globalsync_admin;
 GRANT SELECT ON globalsync.patient_registrations, globalsync.sync_log TO globalsync_admin;
+
+-- sync engine: readers watch, operators start and cancel, admins manage
+-- targets and dead letters; the worker's internal functions are the owner's
+REVOKE EXECUTE ON FUNCTION
+    globalsync.add_target(text, text, text, jsonb),
+    globalsync.alter_target(text, text, text, jsonb, boolean),
+    globalsync.remove_target(text),
+    globalsync.start_sync(text, text, text),
+    globalsync.cancel_sync(text),
+    globalsync.replay_dead_letter(bigint),
+    globalsync.discard_dead_letter(bigint),
+    globalsync.snapshot_row(regclass, record),
+    globalsync.snapshot_chunk(regclass, text[], integer, text),
+    globalsync._check_target_options(jsonb),
+    globalsync._wake_worker(),
+    globalsync._request_cancel(text),
+    globalsync._worker_targets(),
+    globalsync._run_begin(text, text, text, text, bigint),
+    globalsync._run_end(text, text, text),
+    globalsync._advance(text, bigint, bigint, boolean),
+    globalsync._ack(text, text, bigint, bigint, boolean, integer, bigint, text[], integer[], timestamptz[], bigint),
+    globalsync._ack_snapshot(text, text, text, text[], integer, boolean, bigint),
+    globalsync._dead_letter(text, text, text, text[], bigint, bigint, integer, text, bigint, bigint, boolean, text[]),
+    globalsync._dead_letter_snapshot(text, text, text, text[], integer, text, text, text[], boolean, bigint, bigint, bigint),
+    globalsync._failure(text, text, text, timestamptz),
+    globalsync._disable_target(text, text),
+    globalsync._purge_history(interval)
+    FROM globalsync_reader;
+GRANT SELECT ON globalsync.sync_progress, globalsync.sync_history, globalsync.dashboard_overview,
+    globalsync.lag_stats, globalsync.target_health TO globalsync_reader;
+GRANT EXECUTE ON FUNCTION
+    globalsync.start_sync(text, text, text),
+    globalsync.cancel_sync(text)
+    TO globalsync_operator;
+GRANT EXECUTE ON FUNCTION
+    globalsync.add_target(text, text, text, jsonb),
+    globalsync.alter_target(text, text, text, jsonb, boolean),
+    globalsync.remove_target(text),
+    globalsync.replay_dead_letter(bigint),
+    globalsync.discard_dead_letter(bigint)
+    TO globalsync_admin;
+GRANT SELECT ON globalsync.dead_letters, globalsync.target_state TO globalsync_admin;

@@ -21,6 +21,8 @@
 #include "utils/guc.h"
 
 #include "capture/capture.h"
+#include "progress/progress.h"
+#include "worker/worker.h"
 #include "globalsync.h"
 #include "tz/zone.h"
 
@@ -39,6 +41,8 @@ GsShmemRequest(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	GsCaptureShmemRequest();
+	GsWorkerShmemRequest();
+	GsProgressShmemRequest();
 }
 
 static void
@@ -48,6 +52,8 @@ GsShmemStartup(void)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	GsCaptureShmemStartup();
+	GsWorkerShmemStartup();
+	GsProgressShmemStartup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -58,6 +64,7 @@ _PG_init(void)
 
 	GsZoneInit();
 	GsCaptureInit();
+	GsWorkerInit();
 
 	MarkGUCPrefixReserved("globalsync");
 
@@ -69,6 +76,9 @@ _PG_init(void)
 	shmem_request_hook = GsShmemRequest;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = GsShmemStartup;
+
+	GsWorkerInstallHooks();
+	GsWorkerRegisterLauncher();
 }
 
 /*

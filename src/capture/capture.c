@@ -1040,3 +1040,100 @@ gs_capture_pending(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/*
+ * snapshot_row(tbl regclass, r record) -> jsonb
+ *		A row of a tracked table as the capture trigger would log it:
+ *		{"pk": ..., "row": ..., "facility_id": ...}, with excluded columns
+ *		left out and masked ones hashed.  Used by full syncs, so snapshot
+ *		rows and captured changes look the same at the target.
+ *
+ * r must be a whole row of tbl (SELECT snapshot_row('t', t) FROM t): its
+ * attributes, dropped ones included, line up with the table's.
+ */
+PG_FUNCTION_INFO_V1(gs_snapshot_row);
+Datum
+gs_snapshot_row(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	Relation	rel;
+	TupleDesc	desc;
+	Trigger    *trigger = NULL;
+	GsTableCache *tc;
+	HeapTupleData tuple;
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	Jsonb	   *pk;
+	Jsonb	   *row;
+	char	   *facility = NULL;
+	int			i;
+
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	if (rel->trigdesc)
+	{
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			if (strcmp(rel->trigdesc->triggers[i].tgname, "globalsync_capture") == 0)
+			{
+				trigger = &rel->trigdesc->triggers[i];
+				break;
+			}
+		}
+	}
+	if (trigger == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not tracked", RelationGetRelationName(rel)),
+				 errhint("Track it with globalsync.track().")));
+	if (HeapTupleHeaderGetTypeId(rec) != rel->rd_rel->reltype ||
+		HeapTupleHeaderGetNatts(rec) > desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the row passed to snapshot_row() is not a row of \"%s\"",
+						RelationGetRelationName(rel)),
+				 errhint("Pass the whole row: SELECT globalsync.snapshot_row('t', t) FROM t.")));
+
+	RegisterCallbacks();
+	tc = GetTableCache(rel, trigger);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = relid;
+	tuple.t_data = rec;
+
+	pk = TupleToJsonb(tc, &tuple, desc, tc->pk, tc->npk, false);
+	row = TupleToJsonb(tc, &tuple, desc, NULL, tc->natts, true);
+	if (tc->facility_att > 0)
+	{
+		bool		isnull;
+		Datum		f = heap_getattr(&tuple, tc->facility_att, desc, &isnull);
+
+		if (!isnull)
+		{
+			GsColumn   *fcol = &tc->cols[tc->facility_att - 1];
+
+			facility = fcol->masked ? MaskValue(fcol, f) : OutputFunctionCall(&fcol->out, f);
+		}
+	}
+	table_close(rel, AccessShareLock);
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	PushString(&state, "pk", 2, WJB_KEY);
+	PushJsonb(&state, pk);
+	PushString(&state, "row", 3, WJB_KEY);
+	PushJsonb(&state, row);
+	PushString(&state, "facility_id", 11, WJB_KEY);
+	if (facility)
+		PushString(&state, facility, strlen(facility), WJB_VALUE);
+	else
+	{
+		JsonbValue	jnull;
+
+		jnull.type = jbvNull;
+		pushJsonbValue(&state, WJB_VALUE, &jnull);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}

@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "capture.h"
+#include "worker/worker.h"
 
 #define GS_CAPTURE_DB_SLOTS 64
 
@@ -117,6 +118,7 @@ GsCaptureNoteCommit(Oid dboid)
 		return;
 	pg_atomic_fetch_add_u64(&slot->commits, 1);
 	pg_atomic_write_u64(&slot->last_commit, (uint64) GetCurrentTimestamp());
+	GsWorkerWakeDb(dboid);
 }
 
 bool

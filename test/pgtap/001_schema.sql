@@ -648,8 +648,8 @@ SELECT has_function('globalsync', 'register_consumer', ARRAY['text'], 'register_
 SELECT function_returns('globalsync', 'register_consumer', ARRAY['text'], 'bigint', 'register_consumer(text) returns bigint');
 SELECT has_function('globalsync', 'unregister_consumer', ARRAY['text'], 'unregister_consumer(text) exists');
 SELECT function_returns('globalsync', 'unregister_consumer', ARRAY['text'], 'boolean', 'unregister_consumer(text) returns boolean');
-SELECT has_function('globalsync', 'next_batch', ARRAY['text'], 'next_batch(text) exists');
-SELECT function_returns('globalsync', 'next_batch', ARRAY['text'], 'record', 'next_batch(text) returns record');
+SELECT has_function('globalsync', 'next_batch', ARRAY['text', 'bigint'], 'next_batch(text, bigint) exists');
+SELECT function_returns('globalsync', 'next_batch', ARRAY['text', 'bigint'], 'record', 'next_batch(text, bigint) returns record');
 SELECT has_function('globalsync', 'batch_events', ARRAY['bigint', 'bigint', 'integer'], 'batch_events(bigint, bigint, integer) exists');
 SELECT function_returns('globalsync', 'batch_events', ARRAY['bigint', 'bigint', 'integer'], 'setof globalsync.change_log',
     'batch_events(bigint, bigint, integer) returns setof change_log');
@@ -689,8 +689,8 @@ SELECT is(
     'batch_id bigint, after_event_id bigint DEFAULT 0, max_events integer DEFAULT 1000',
     'batch_events(batch_id, after_event_id DEFAULT 0, max_events DEFAULT 1000)');
 SELECT is(
-    (SELECT pg_catalog.pg_get_function_arguments('globalsync.next_batch(text)'::regprocedure)),
-    'consumer text, OUT batch_id bigint, OUT prev_tick bigint, OUT tick bigint, OUT prev_snapshot pg_snapshot, OUT snapshot pg_snapshot',
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.next_batch(text, bigint)'::regprocedure)),
+    'consumer text, max_tick bigint DEFAULT NULL::bigint, OUT batch_id bigint, OUT prev_tick bigint, OUT tick bigint, OUT prev_snapshot pg_snapshot, OUT snapshot pg_snapshot',
     'next_batch(consumer) returns batch_id, prev_tick, tick, prev_snapshot, snapshot');
 SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.capture_pending()'::regprocedure)),
@@ -708,7 +708,7 @@ SELECT set_eq(
           'globalsync.tick()',
           'globalsync.register_consumer(text)',
           'globalsync.unregister_consumer(text)',
-          'globalsync.next_batch(text)',
+          'globalsync.next_batch(text, bigint)',
           'globalsync.batch_events(bigint,bigint,integer)',
           'globalsync.finish_batch(bigint)',
           'globalsync.maintain_log()'],

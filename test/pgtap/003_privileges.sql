@@ -210,7 +210,7 @@ SELECT set_eq(
           'globalsync.tick()',
           'globalsync.register_consumer(text)',
           'globalsync.unregister_consumer(text)',
-          'globalsync.next_batch(text)',
+          'globalsync.next_batch(text, bigint)',
           'globalsync.batch_events(bigint,bigint,integer)',
           'globalsync.finish_batch(bigint)',
           'globalsync.maintain_log()'],
@@ -221,7 +221,7 @@ CREATE TEMP TABLE tap_capture_functions (f regprocedure PRIMARY KEY);
 INSERT INTO tap_capture_functions VALUES
     ('globalsync.capture_trigger()'), ('globalsync.track(regclass, text[], text[])'), ('globalsync.untrack(regclass)'),
     ('globalsync.tick()'), ('globalsync.register_consumer(text)'), ('globalsync.unregister_consumer(text)'),
-    ('globalsync.next_batch(text)'), ('globalsync.batch_events(bigint, bigint, integer)'),
+    ('globalsync.next_batch(text, bigint)'), ('globalsync.batch_events(bigint, bigint, integer)'),
     ('globalsync.finish_batch(bigint)'), ('globalsync.maintain_log()'), ('globalsync.capture_pending()');
 SELECT set_eq(
     $$SELECT f::text FROM tap_capture_functions WHERE pg_catalog.has_function_privilege('globalsync_reader', f, 'EXECUTE')$$,

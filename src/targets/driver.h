@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * driver.h
+ *	  The one interface every target kind implements.
+ *
+ * A driver knows nothing of the worker's loop, ticks or transactions.  It
+ * validates a target's endpoint and options (in a SQL call, may ereport),
+ * opens per-target state in the worker, sends one batch (outside any
+ * transaction: it must not ereport, except through CHECK_FOR_INTERRUPTS,
+ * and must leave nothing allocated behind but what lives in its state),
+ * and classifies the result.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GS_DRIVER_H
+#define GS_DRIVER_H
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+typedef enum GsSendStatus
+{
+	GS_SEND_OK,					/* the target has the batch */
+	GS_SEND_RETRY,				/* try again later (transient) */
+	GS_SEND_PERMANENT,			/* this batch will never be accepted */
+	GS_SEND_DISABLE				/* the target is gone: stop sending to it */
+} GsSendStatus;
+
+typedef struct GsSendResult
+{
+	GsSendStatus status;
+	int			retry_after_ms; /* > 0: the target asked for this delay */
+	char		error[512];		/* what went wrong, never a secret */
+} GsSendResult;
+
+typedef struct GsBatch
+{
+	const char *target_id;
+	const char *batch_id;		/* stable: the same on every resend */
+	int			nevents;
+	const char *payload;		/* NDJSON: one event per line */
+	size_t		len;
+} GsBatch;
+
+typedef struct GsDriver
+{
+	const char *kind;
+
+	/* SQL context: check endpoint and kind-specific options, ereport if bad */
+	void		(*validate) (const char *endpoint, Jsonb *options);
+
+	/* worker: per-target state in cxt (lives until close or target reload) */
+	void	   *(*open) (const char *target_id, const char *endpoint,
+						 Jsonb *options, MemoryContext cxt);
+
+	/* step 6: send; must not throw but for interrupts */
+	void		(*send) (void *state, const GsBatch *batch, GsSendResult *result);
+
+	/* step 7: optional check that what was sent is there */
+	void		(*verify) (void *state, const GsBatch *batch, GsSendResult *result);
+
+	void		(*close) (void *state);
+} GsDriver;
+
+extern const GsDriver *GsFindDriver(const char *kind);
+extern bool GsIsCommonTargetOption(const char *key);
+
+/* the drivers */
+extern const GsDriver gs_file_driver;
+
+#endif							/* GS_DRIVER_H */
