@@ -12,7 +12,10 @@
 #      scripts/demo.sql with psql: facilities in more than 15 time zones,
 #      patients registered in local time, then health(), the registrations
 #      with local and IST times, per-zone statistics, the IST calendar, the
-#      zone registry and IST offsets;
+#      zone registry and IST offsets; then syncs to the embedded file
+#      target: a full sync and a facility-filtered manual one with their
+#      progress and status, a realtime change, sync_history, target_health,
+#      lag_stats and dashboard_overview, and the NDJSON files written;
 #   5. stops the server and removes the temp dir -- unless --keep is given,
 #      then it stays up and the script prints how to connect and stop it.
 #
@@ -87,10 +90,24 @@ install -o postgres -g postgres -m 0644 "$REPO/scripts/demo.sql" "$WORK/demo.sql
 gs_banner "scripts/demo.sql"
 gs_psql -d "$DEMO_DB" -f "$WORK/demo.sql"
 
-# ---------------------------------------------------------------------
-# [SYNC DEMO] Later issues add a sync to a file target here (run from
-# demo.sql) and show the files it wrote under the data directory.
-# ---------------------------------------------------------------------
+# What the file targets wrote (demo.sql created them): the first lines of
+# the newest batch files, as a reader of the folder sees them.
+gs_banner "files written by the file targets"
+OUT="$GS_PGDATA/globalsync"
+if [[ -d $OUT ]]; then
+    for dir in "$OUT"/*/; do
+        n=$(find "$dir" -name '*.ndjson' | wc -l)
+        lines=$(cat "$dir"/*.ndjson 2>/dev/null | wc -l)
+        gs_log "$dir: $n files, $lines events"
+    done
+    newest=$(ls -t "$OUT"/warehouse/*.ndjson 2>/dev/null | head -n 1)
+    if [[ -n $newest ]]; then
+        gs_log "newest file: $(basename "$newest")"
+        head -n 2 "$newest"
+    fi
+else
+    gs_warn "no files were written below $OUT"
+fi
 
 gs_banner "done"
 if [[ $KEEP -eq 1 ]]; then

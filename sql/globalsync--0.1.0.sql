@@ -1961,7 +1961,7 @@ COMMENT ON FUNCTION globalsync.discard_dead_letter(bigint) IS
 
 -- full sync: PK-ordered chunks of a tracked table
 
-CREATE FUNCTION globalsync.snapshot_chunk(tbl regclass, after_pk text[], max_rows integer, facility_id text DEFAULT NULL)
+CREATE FUNCTION globalsync.snapshot_chunk(tbl regclass, after_pk text[], max_rows integer, facilities text[] DEFAULT NULL)
     RETURNS TABLE (pk_values text[], line text)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -1986,8 +1986,8 @@ BEGIN
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
     v_has_fac := EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = 'facility_id'
                            AND a.attnum > 0 AND NOT a.attisdropped);
-    IF facility_id IS NOT NULL AND NOT v_has_fac THEN
-        RETURN;     -- a table without facilities has no rows of this facility
+    IF facilities IS NOT NULL AND NOT v_has_fac THEN
+        RETURN;     -- a table without facilities has no rows of these facilities
     END IF;
     v_sql := format('SELECT ARRAY[%s]::text[], (jsonb_build_object(''table'', %L, ''op'', ''R'') || globalsync.snapshot_row(%L::regclass, t))::text FROM %s t',
                     (SELECT string_agg(format('t.%s::text', c), ', ') FROM unnest(v_cols) c),
@@ -1999,16 +1999,16 @@ BEGIN
             (SELECT string_agg(format('$1[%s]::%s', o, v_types[o]), ', ')
                FROM generate_series(1, array_length(v_cols, 1)) o));
     END IF;
-    IF facility_id IS NOT NULL THEN
-        v_sql := v_sql || ' AND t.facility_id::text = $2';
+    IF facilities IS NOT NULL THEN
+        v_sql := v_sql || ' AND t.facility_id::text = ANY ($2)';
     END IF;
     v_sql := v_sql || format(' ORDER BY %s LIMIT %s',
         (SELECT string_agg(format('t.%s', c), ', ') FROM unnest(v_cols) c), max_rows);
-    RETURN QUERY EXECUTE v_sql USING after_pk, facility_id;
+    RETURN QUERY EXECUTE v_sql USING after_pk, facilities;
 END
 $$;
-COMMENT ON FUNCTION globalsync.snapshot_chunk(regclass, text[], integer, text) IS
-    'internal to full syncs: the next max_rows rows of a tracked table after a primary key, in key order, as NDJSON event lines';
+COMMENT ON FUNCTION globalsync.snapshot_chunk(regclass, text[], integer, text[]) IS
+    'internal to full syncs: the next max_rows rows of a tracked table after a primary key, in key order (only rows of the given facilities, if any), as NDJSON event lines';
 
 -- what the worker calls (internal: one short transaction each)
 
@@ -2047,6 +2047,7 @@ DECLARE
     v_tables text[];
     v_tbl text;
     v_n bigint;
+    v_facs text[];
 BEGIN
     UPDATE globalsync.sync_log l
        SET status = 'running',
@@ -2067,12 +2068,19 @@ BEGIN
           FROM globalsync.tracked_tables tt
          WHERE v_tables IS NULL OR format('%I.%I', tt.schema_name, tt.relation_name) = ANY (v_tables)
         ON CONFLICT DO NOTHING;
+        -- the facility asked for, else the target's facilities, else all
+        IF facility_id IS NOT NULL THEN
+            v_facs := ARRAY[facility_id];
+        ELSE
+            SELECT ARRAY(SELECT jsonb_array_elements_text(t.options->'facilities')) INTO v_facs
+              FROM globalsync.targets t WHERE t.target_id = _run_begin.target_id AND t.options ? 'facilities';
+        END IF;
         FOR v_tbl IN SELECT f.table_name FROM globalsync.full_sync_state f WHERE f.sync_id = _run_begin.sync_id LOOP
-            IF facility_id IS NULL THEN
+            IF v_facs IS NULL THEN
                 EXECUTE format('SELECT count(*) FROM %s', v_tbl) INTO v_n;
             ELSIF EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = v_tbl::regclass AND a.attname = 'facility_id'
                             AND NOT a.attisdropped) THEN
-                EXECUTE format('SELECT count(*) FROM %s WHERE facility_id::text = $1', v_tbl) INTO v_n USING facility_id;
+                EXECUTE format('SELECT count(*) FROM %s WHERE facility_id::text = ANY ($1)', v_tbl) INTO v_n USING v_facs;
             ELSE
                 v_n := 0;
             END IF;
@@ -2527,7 +2535,7 @@ REVOKE EXECUTE ON FUNCTION
     globalsync.replay_dead_letter(bigint),
     globalsync.discard_dead_letter(bigint),
     globalsync.snapshot_row(regclass, record),
-    globalsync.snapshot_chunk(regclass, text[], integer, text),
+    globalsync.snapshot_chunk(regclass, text[], integer, text[]),
     globalsync._check_target_options(jsonb),
     globalsync._wake_worker(),
     globalsync._request_cancel(text),

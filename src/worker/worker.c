@@ -282,6 +282,8 @@ EndWork(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* commit leaves TopMemoryContext current: back to the round's */
+	MemoryContextSwitchTo(round_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -446,6 +448,7 @@ Step(Run *r, int step, const char *fmt,...)
 		StartTransactionCommand();
 		SendNotify(r);
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(round_cxt);
 	}
 }
 
@@ -536,7 +539,13 @@ LoadTargets(void)
 			t = MemoryContextAllocZero(worker_cxt, sizeof(Target));
 			t->cxt = cxt;
 			strlcpy(t->id, id, sizeof(t->id));
-			targets = lappend(targets, t);
+			/* the list outlives this transaction's SPI memory */
+			{
+				MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+				targets = lappend(targets, t);
+				MemoryContextSwitchTo(old);
+			}
 		}
 		else if (changed)
 		{
@@ -551,9 +560,12 @@ LoadTargets(void)
 			t->name = MemoryContextStrdup(t->cxt, GetText(i, 2));
 			t->kind = MemoryContextStrdup(t->cxt, GetText(i, 3));
 			t->endpoint = MemoryContextStrdup(t->cxt, endpoint);
-			d = GetDatum(i, 5, &isnull);
-			t->options = (Jsonb *) MemoryContextAlloc(t->cxt, VARSIZE_ANY(DatumGetPointer(d)));
-			memcpy(t->options, DatumGetPointer(PG_DETOAST_DATUM(d)), VARSIZE_ANY(DatumGetPointer(PG_DETOAST_DATUM(d))));
+			{
+				struct varlena *opt = PG_DETOAST_DATUM(GetDatum(i, 5, &isnull));
+
+				t->options = (Jsonb *) MemoryContextAlloc(t->cxt, VARSIZE(opt));
+				memcpy(t->options, opt, VARSIZE(opt));
+			}
 			t->driver = GsFindDriver(t->kind);
 			t->ntables = 0;
 			t->nfacilities = 0;
@@ -585,6 +597,7 @@ LoadTargets(void)
 	EndWork();
 
 	/* targets that are gone */
+	MemoryContextSwitchTo(worker_cxt);
 	foreach(lc, targets)
 	{
 		Target	   *t = lfirst(lc);
@@ -596,6 +609,7 @@ LoadTargets(void)
 	}
 	list_free(targets);
 	targets = keep;
+	MemoryContextSwitchTo(round_cxt);
 	last_load_at = GetCurrentTimestamp();
 }
 
@@ -678,7 +692,7 @@ MaybeMaintain(TimestampTz now)
 
 		BeginWork("globalsync: maintain_log");
 		Exec("SELECT globalsync.maintain_log()", 0, NULL, NULL, NULL, SPI_OK_SELECT);
-		res = GetText(0, 1);
+		res = MemoryContextStrdup(round_cxt, GetText(0, 1));
 		EndWork();
 		if (strcmp(res, "switch recorded") != 0 && strncmp(res, "switched", 8) != 0)
 			break;
@@ -1183,14 +1197,27 @@ FetchSnapshot(Target *t)
 	}
 
 	{
-		Oid			stypes[4] = {TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID};
+		Oid			stypes[4] = {TEXTOID, TEXTARRAYOID, INT4OID, TEXTARRAYOID};
+		char	   *one[1];
 
 		values[0] = CStringGetTextDatum(table);
 		values[1] = after;
 		nulls[1] = after_null ? 'n' : ' ';
 		values[2] = Int32GetDatum(t->max_events);
-		values[3] = r->facility[0] ? CStringGetTextDatum(r->facility) : (Datum) 0;
-		nulls[3] = r->facility[0] ? ' ' : 'n';
+		/* the facility asked for, else the target's facilities, else all */
+		nulls[3] = ' ';
+		if (r->facility[0])
+		{
+			one[0] = r->facility;
+			values[3] = CStringArrayToText(one, 1);
+		}
+		else if (t->nfacilities > 0)
+			values[3] = CStringArrayToText(t->facilities, t->nfacilities);
+		else
+		{
+			values[3] = (Datum) 0;
+			nulls[3] = 'n';
+		}
 		Exec("SELECT pk_values, line FROM globalsync.snapshot_chunk($1::regclass, $2, $3, $4)",
 			 4, stypes, values, nulls, SPI_OK_SELECT);
 	}
