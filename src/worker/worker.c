@@ -80,6 +80,9 @@ char	   *gs_file_target_dir = NULL;
 #define MAINTAIN_EVERY_MS	1000
 #define PURGE_EVERY_MS		(10 * 60 * 1000)
 #define MAX_SPLIT_DEPTH		64
+#define PREFETCH_BATCHES	50		/* batches read per query of the log */
+#define PREFETCH_MAX_EVENTS	50000
+#define PREFETCH_MAX_BYTES	(64 * 1024 * 1024)
 
 typedef enum Schedule
 {
@@ -125,9 +128,10 @@ typedef struct Chunk
 	/* the range being sent, and those left after it (bisection) */
 	int			lo;
 	int			hi;
-	int			stack_lo[MAX_SPLIT_DEPTH];
-	int			stack_hi[MAX_SPLIT_DEPTH];
+	int		   *stack_lo;		/* ranges still to send, the next one on top */
+	int		   *stack_hi;
 	int			depth;
+	int			stack_cap;
 	int			attempts;
 	TimestampTz next_attempt;
 } Chunk;
@@ -677,6 +681,24 @@ MaybeTick(TimestampTz now)
 	return -1;
 }
 
+/*
+ * SummarizeLog
+ *		Summarize the new pages of the log's BRIN index on xid, so that
+ *		reading a batch skips the pages of older transactions: otherwise the
+ *		newest pages are summarized only when autovacuum gets round to it,
+ *		and until then every read of a batch scans them all.
+ */
+static void
+SummarizeLog(void)
+{
+	BeginWork("globalsync: summarizing the log index");
+	Exec("SELECT pg_catalog.brin_summarize_new_values(h.inhrelid) "
+		 "FROM pg_catalog.pg_inherits h "
+		 "WHERE h.inhparent = 'globalsync.change_log_xid'::pg_catalog.regclass",
+		 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	EndWork();
+}
+
 static void
 MaybeMaintain(TimestampTz now)
 {
@@ -685,16 +707,47 @@ MaybeMaintain(TimestampTz now)
 	if (now - last_maintain_at < (int64) MAINTAIN_EVERY_MS * 1000)
 		return;
 	last_maintain_at = now;
-	/* one step per transaction, as maintain_log() wants */
+	/*
+	 * One step per transaction, as maintain_log() wants.  TRUNCATE of an old
+	 * slot needs its locks at once: rather than queue behind a reader of the
+	 * log (and make capture queue behind us), give up and try next second.
+	 */
 	for (i = 0; i < 3; i++)
 	{
-		char	   *res;
+		char	   *volatile res = NULL;
+		MemoryContext cxt = CurrentMemoryContext;
 
-		BeginWork("globalsync: maintain_log");
-		Exec("SELECT globalsync.maintain_log()", 0, NULL, NULL, NULL, SPI_OK_SELECT);
-		res = MemoryContextStrdup(round_cxt, GetText(0, 1));
-		EndWork();
-		if (strcmp(res, "switch recorded") != 0 && strncmp(res, "switched", 8) != 0)
+		PG_TRY();
+		{
+			BeginWork("globalsync: maintain_log");
+			Exec("SET LOCAL lock_timeout = '200ms'", 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+			Exec("SELECT globalsync.maintain_log()", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+			res = MemoryContextStrdup(round_cxt, GetText(0, 1));
+			EndWork();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+				PG_RE_THROW();
+			FlushErrorState();
+			AbortOutOfAnyTransaction();
+			MemoryContextSwitchTo(round_cxt);
+			ereport(DEBUG1, (errmsg("globalsync: log rotation waits for a lock, trying again later")));
+			FreeErrorData(edata);
+			pgstat_report_activity(STATE_IDLE, NULL);
+			/* res stays NULL: stop below, after PG_END_TRY restored the handler */
+		}
+		PG_END_TRY();
+		if (res == NULL)
+			break;
+		if (i == 0)
+			SummarizeLog();
+		if (
+			(strcmp(res, "switch recorded") != 0 && strncmp(res, "switched", 8) != 0))
 			break;
 	}
 }
@@ -961,6 +1014,9 @@ NewChunk(Run *r, ChunkKind kind, int cap)
 	c->facility = MemoryContextAllocZero(r->cxt, sizeof(char *) * Max(cap, 1));
 	c->captured = MemoryContextAllocZero(r->cxt, sizeof(TimestampTz) * Max(cap, 1));
 	c->pks = MemoryContextAllocZero(r->cxt, sizeof(Datum) * Max(cap, 1));
+	c->stack_cap = MAX_SPLIT_DEPTH;
+	c->stack_lo = MemoryContextAlloc(r->cxt, sizeof(int) * c->stack_cap);
+	c->stack_hi = MemoryContextAlloc(r->cxt, sizeof(int) * c->stack_cap);
 	return c;
 }
 
@@ -985,6 +1041,8 @@ FreeChunk(Run *r)
 	pfree(c->facility);
 	pfree(c->captured);
 	pfree(c->pks);
+	pfree(c->stack_lo);
+	pfree(c->stack_hi);
 	if (c->table)
 		pfree(c->table);
 	if (c->replay_key)
@@ -1011,6 +1069,58 @@ Wanted(Target *t, const char *table, const char *facility, const char *op)
  *		the position at once (nothing was sent, nothing to acknowledge).
  *		Returns false when the run has nothing more to do.
  */
+/*
+ * CutRanges
+ *		Cut a chunk read in one query into batches of at most max_events
+ *		events and max_bytes bytes, sent one after the other.  The cuts
+ *		depend only on the events and the limits, so after a restart the
+ *		same batches (same ids) come again.
+ */
+static void
+CutRanges(Chunk *c, int max_events, size_t max_bytes, MemoryContext cxt)
+{
+	int			nr = 0;
+	int			start = 0;
+	size_t		bytes = 0;
+	int		   *lo = palloc(sizeof(int) * Max(c->n, 1));
+	int		   *hi = palloc(sizeof(int) * Max(c->n, 1));
+	int			i;
+
+	for (i = 0; i < c->n; i++)
+	{
+		size_t		len = strlen(c->lines[i]) + 1;
+
+		if (i > start && (i - start >= max_events || bytes + len > max_bytes))
+		{
+			lo[nr] = start;
+			hi[nr++] = i;
+			start = i;
+			bytes = 0;
+		}
+		bytes += len;
+	}
+	lo[nr] = start;
+	hi[nr++] = c->n;
+
+	/* room for the ranges and for splitting one of them */
+	c->stack_cap = nr + MAX_SPLIT_DEPTH;
+	pfree(c->stack_lo);
+	pfree(c->stack_hi);
+	c->stack_lo = MemoryContextAlloc(cxt, sizeof(int) * c->stack_cap);
+	c->stack_hi = MemoryContextAlloc(cxt, sizeof(int) * c->stack_cap);
+	c->depth = 0;
+	for (i = nr - 1; i >= 1; i--)
+	{
+		c->stack_lo[c->depth] = lo[i];
+		c->stack_hi[c->depth] = hi[i];
+		c->depth++;
+	}
+	c->lo = lo[0];
+	c->hi = hi[0];
+	pfree(lo);
+	pfree(hi);
+}
+
 typedef enum FetchResult
 {
 	FETCH_HAVE,					/* a chunk to send is in r->chunk */
@@ -1027,6 +1137,7 @@ FetchChanges(Target *t)
 	int			pages;
 	bool		have = false;
 	bool		none = false;
+	int			prefetch = (int) Min((int64) t->max_events * PREFETCH_BATCHES, PREFETCH_MAX_EVENTS);
 
 	BeginWork("globalsync: fetching changes");
 	Step(r, GS_STEP_FETCHING, "fetching changes");
@@ -1073,7 +1184,7 @@ FetchChanges(Target *t)
 		values[0] = Int64GetDatum(batch_id);
 		values[1] = CStringGetTextDatum(t->id);
 		values[2] = Int64GetDatum(position);
-		values[3] = Int32GetDatum(t->max_events);
+		values[3] = Int32GetDatum(prefetch);
 		types[0] = INT8OID;
 		Exec("SELECT e.event_id, e.table_name, e.facility_id, e.captured_at, e.op::text, "
 			 "jsonb_build_object('target_id', $2::text, 'event_id', e.event_id, 'table', e.table_name, "
@@ -1105,7 +1216,7 @@ FetchChanges(Target *t)
 			}
 			line = GetText(i, 6);
 			len = strlen(line);
-			if (c->n > 0 && bytes + len + 1 > (size_t) t->max_bytes)
+			if (c->n > 0 && bytes + len + 1 > (size_t) PREFETCH_MAX_BYTES)
 			{
 				cut = true;		/* the rest comes in the next page */
 				break;
@@ -1118,12 +1229,11 @@ FetchChanges(Target *t)
 			c->n++;
 			c->last_fetched = event_id;
 		}
-		c->last_page = !cut && n < t->max_events;
+		c->last_page = !cut && n < prefetch;
 		r->pd.found += c->n;
 		if (c->n > 0)
 		{
-			c->lo = 0;
-			c->hi = c->n;
+			CutRanges(c, t->max_events, (size_t) t->max_bytes, r->cxt);
 			r->chunk = c;
 			have = true;
 			break;
@@ -1692,7 +1802,7 @@ SendRange(Target *t)
 				EndRun(t, "failed", res.error);
 				return true;
 			}
-			if (c->hi - c->lo > 1 && c->depth < MAX_SPLIT_DEPTH - 1)
+			if (c->hi - c->lo > 1 && c->depth < c->stack_cap)
 			{
 				/* split: the right half waits on the stack, the left goes next */
 				int			mid = c->lo + (c->hi - c->lo) / 2;
