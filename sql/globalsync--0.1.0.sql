@@ -2037,6 +2037,18 @@ AS $$
 $$;
 COMMENT ON FUNCTION globalsync._worker_targets() IS 'internal: the targets as the worker reads them';
 
+CREATE FUNCTION globalsync._log_row(sync_id text, target_id text)
+    RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO globalsync.sync_log (sync_id, target_id, operation_type, status, created_by_user)
+    SELECT _log_row.sync_id, _log_row.target_id, 'REALTIME_SYNC', 'running', 'globalsync worker'
+     WHERE NOT EXISTS (SELECT FROM globalsync.sync_log l WHERE l.sync_id = _log_row.sync_id);
+$$;
+COMMENT ON FUNCTION globalsync._log_row(text, text) IS
+    'internal: the sync_log row of a realtime run, made when it first delivers or fails';
+
 CREATE FUNCTION globalsync._run_begin(sync_id text, target_id text, operation_type text, facility_id text, dead_letter_id bigint)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE
@@ -2053,7 +2065,9 @@ BEGIN
        SET status = 'running',
            sync_started_at = CASE WHEN l.status = 'queued' THEN now() ELSE l.sync_started_at END
      WHERE l.sync_id = _run_begin.sync_id;
-    IF NOT FOUND THEN
+    -- a realtime run gets its row with its first delivery or failure
+    -- (globalsync._log_row), so runs that find nothing leave no trace
+    IF NOT FOUND AND operation_type <> 'REALTIME_SYNC' THEN
         INSERT INTO globalsync.sync_log (sync_id, target_id, operation_type, status, source_facility_id, created_by_user)
             VALUES (_run_begin.sync_id, target_id, operation_type, 'running', facility_id, 'globalsync worker');
     END IF;
@@ -2155,6 +2169,7 @@ AS $$
 DECLARE
     v_lag double precision;
 BEGIN
+    PERFORM globalsync._log_row(sync_id, target_id);
     IF batch_id IS NOT NULL THEN
         PERFORM globalsync._advance(target_id, batch_id, new_position, finish);
     END IF;
@@ -2215,6 +2230,7 @@ CREATE FUNCTION globalsync._dead_letter(target_id text, sync_id text, batch_key 
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM globalsync._log_row(sync_id, target_id);
     INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count,
                                          first_event_id, last_event_id, attempts, error)
     VALUES (target_id, sync_id, batch_key, (SELECT jsonb_agg(x::jsonb ORDER BY o) FROM unnest(lines) WITH ORDINALITY u(x, o)),
@@ -2258,6 +2274,7 @@ CREATE FUNCTION globalsync._failure(target_id text, sync_id text, error text, br
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM globalsync._log_row(sync_id, target_id);
     UPDATE globalsync.target_state s
        SET consecutive_failures = s.consecutive_failures + 1, last_failure_at = now(),
            last_error = _failure.error, breaker_until = _failure.breaker_until
@@ -2540,6 +2557,7 @@ REVOKE EXECUTE ON FUNCTION
     globalsync._wake_worker(),
     globalsync._request_cancel(text),
     globalsync._worker_targets(),
+    globalsync._log_row(text, text),
     globalsync._run_begin(text, text, text, text, bigint),
     globalsync._run_end(text, text, text),
     globalsync._advance(text, bigint, bigint, boolean),
