@@ -2017,25 +2017,59 @@ CREATE FUNCTION globalsync._worker_targets()
                    schedule text, schedule_ms bigint, tables text[], facilities text[],
                    max_events bigint, max_bytes bigint, consumer text, last_tick bigint,
                    consecutive_failures bigint, breaker_until timestamptz, last_scheduled_at timestamptz)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT t.target_id, t.name, t.kind, t.endpoint, t.options, t.is_active,
-           CASE WHEN coalesce(t.options->>'schedule', 'realtime') IN ('realtime', 'manual')
-                THEN coalesce(t.options->>'schedule', 'realtime') ELSE 'interval' END,
-           CASE WHEN coalesce(t.options->>'schedule', 'realtime') NOT IN ('realtime', 'manual')
-                THEN (extract(epoch FROM (t.options->>'schedule')::interval) * 1000)::bigint END,
-           CASE WHEN t.options ? 'tables' THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'tables')) END,
-           CASE WHEN t.options ? 'facilities' THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'facilities')) END,
-           (t.options->>'max_batch_events')::bigint,
-           (t.options->>'max_batch_bytes')::bigint,
-           s.consumer, c.last_tick, s.consecutive_failures, s.breaker_until, s.last_scheduled_at
-      FROM globalsync.targets t
-      JOIN globalsync.target_state s USING (target_id)
-      JOIN globalsync.consumers c ON c.consumer = s.consumer
-     ORDER BY t.target_id
+DECLARE
+    t globalsync.targets;
+    s globalsync.target_state;
+    v_last bigint;
+BEGIN
+    FOR t IN SELECT * FROM globalsync.targets x ORDER BY x.target_id LOOP
+        BEGIN
+            -- a target inserted into the table directly gets its state here
+            SELECT * INTO s FROM globalsync.target_state x WHERE x.target_id = t.target_id;
+            IF NOT FOUND THEN
+                INSERT INTO globalsync.target_state (target_id, consumer)
+                    VALUES (t.target_id, 'target:' || t.target_id) RETURNING * INTO s;
+            END IF;
+            SELECT c.last_tick INTO v_last FROM globalsync.consumers c WHERE c.consumer = s.consumer;
+            IF NOT FOUND THEN
+                v_last := globalsync.register_consumer(s.consumer);
+            END IF;
+            -- options written to the table directly are checked like add_target's
+            PERFORM globalsync._check_target_options(t.options);
+            target_id := t.target_id;
+            name := t.name;
+            kind := t.kind;
+            endpoint := t.endpoint;
+            options := t.options;
+            is_active := t.is_active;
+            schedule := CASE WHEN coalesce(t.options->>'schedule', 'realtime') IN ('realtime', 'manual')
+                             THEN coalesce(t.options->>'schedule', 'realtime') ELSE 'interval' END;
+            schedule_ms := CASE WHEN schedule = 'interval'
+                                THEN (extract(epoch FROM (t.options->>'schedule')::interval) * 1000)::bigint END;
+            tables := CASE WHEN t.options ? 'tables' THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'tables')) END;
+            facilities := CASE WHEN t.options ? 'facilities'
+                               THEN ARRAY(SELECT jsonb_array_elements_text(t.options->'facilities')) END;
+            max_events := (t.options->>'max_batch_events')::bigint;
+            max_bytes := (t.options->>'max_batch_bytes')::bigint;
+            consumer := s.consumer;
+            last_tick := v_last;
+            consecutive_failures := s.consecutive_failures;
+            breaker_until := s.breaker_until;
+            last_scheduled_at := s.last_scheduled_at;
+            RETURN NEXT;
+        EXCEPTION WHEN OTHERS THEN
+            -- one broken row must not stop the other targets
+            RAISE WARNING 'globalsync worker skips target %: %', t.target_id, SQLERRM
+                USING HINT = 'Fix it with globalsync.alter_target().';
+        END;
+    END LOOP;
+END
 $$;
-COMMENT ON FUNCTION globalsync._worker_targets() IS 'internal: the targets as the worker reads them';
+COMMENT ON FUNCTION globalsync._worker_targets() IS
+    'internal: the targets as the worker reads them; a broken row is skipped with a WARNING, a missing state row made';
 
 CREATE FUNCTION globalsync._log_row(sync_id text, target_id text)
     RETURNS void
