@@ -3,9 +3,11 @@
 -- Tables, columns, keys, checks, indexes, views, types, functions,
 -- operators and the min/max aggregates (in pg_catalog), operator classes,
 -- casts, comments and pg_dump registration:
--- the seed data model and the change capture objects (log, ticks,
+-- the seed data model, the change capture objects (log, ticks,
 -- consumers, their partitions and sequences, the capture triggers on
--- patient_registrations).
+-- patient_registrations) and the sync engine's (target_state,
+-- dead_letters, deliveries, full_sync_state, the new sync_log columns,
+-- the five monitoring views, the target, sync and worker functions).
 -- Run by pg_prove in a database where pgtap and globalsync are installed;
 -- it changes nothing (ROLLBACK at the end).
 
@@ -16,7 +18,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(370);
+SELECT plan(484);
 
 -- -------------------------------------------------------------------
 -- schema and extension
@@ -33,8 +35,9 @@ SELECT tables_are('globalsync',
     ARRAY['facilities', 'targets', 'patient_registrations', 'sync_log',
           'capture_state', 'capture_secrets', 'consumers',
           'change_log', 'change_log_0', 'change_log_1', 'change_log_2',
-          'ticks', 'ticks_0', 'ticks_1', 'ticks_2'],
-    'schema globalsync has exactly the four data tables and the change capture tables with their partitions');
+          'ticks', 'ticks_0', 'ticks_1', 'ticks_2',
+          'target_state', 'dead_letters', 'deliveries', 'full_sync_state'],
+    'schema globalsync has exactly the four data tables, the change capture tables with their partitions and the four sync engine tables');
 SELECT has_table('globalsync', 'facilities', 'table facilities exists');
 SELECT has_table('globalsync', 'targets', 'table targets exists');
 SELECT has_table('globalsync', 'patient_registrations', 'table patient_registrations exists');
@@ -44,6 +47,10 @@ SELECT has_table('globalsync', 'capture_secrets', 'table capture_secrets exists'
 SELECT has_table('globalsync', 'change_log', 'table change_log exists');
 SELECT has_table('globalsync', 'ticks', 'table ticks exists');
 SELECT has_table('globalsync', 'consumers', 'table consumers exists');
+SELECT has_table('globalsync', 'target_state', 'table target_state exists');
+SELECT has_table('globalsync', 'dead_letters', 'table dead_letters exists');
+SELECT has_table('globalsync', 'deliveries', 'table deliveries exists');
+SELECT has_table('globalsync', 'full_sync_state', 'table full_sync_state exists');
 
 -- facilities
 SELECT columns_are('globalsync', 'facilities',
@@ -154,9 +161,9 @@ SELECT is(
 
 -- sync_log
 SELECT columns_are('globalsync', 'sync_log',
-    ARRAY['log_id', 'source_facility_id', 'target_id', 'operation_type', 'record_count', 'lag_seconds',
+    ARRAY['log_id', 'sync_id', 'source_facility_id', 'target_id', 'operation_type', 'record_count', 'lag_seconds',
           'status', 'sync_started_at', 'sync_completed_at', 'duration_seconds', 'error_message',
-          'created_by_user'],
+          'created_by_user', 'records_failed', 'bytes_sent', 'dead_letter_id'],
     'sync_log has exactly the expected columns');
 SELECT col_type_is('globalsync', 'sync_log', 'log_id', 'bigint', 'sync_log.log_id is bigint');
 SELECT col_type_is('globalsync', 'sync_log', 'source_facility_id', 'text', 'sync_log.source_facility_id is text');
@@ -170,6 +177,10 @@ SELECT col_type_is('globalsync', 'sync_log', 'sync_completed_at', 'globalsync', 
 SELECT col_type_is('globalsync', 'sync_log', 'duration_seconds', 'double precision', 'sync_log.duration_seconds is double precision');
 SELECT col_type_is('globalsync', 'sync_log', 'error_message', 'text', 'sync_log.error_message is text');
 SELECT col_type_is('globalsync', 'sync_log', 'created_by_user', 'text', 'sync_log.created_by_user is text');
+SELECT col_type_is('globalsync', 'sync_log', 'sync_id', 'text', 'sync_log.sync_id is text');
+SELECT col_type_is('globalsync', 'sync_log', 'records_failed', 'integer', 'sync_log.records_failed is integer');
+SELECT col_type_is('globalsync', 'sync_log', 'bytes_sent', 'bigint', 'sync_log.bytes_sent is bigint');
+SELECT col_type_is('globalsync', 'sync_log', 'dead_letter_id', 'bigint', 'sync_log.dead_letter_id is bigint');
 SELECT col_not_null('globalsync', 'sync_log', 'log_id', 'sync_log.log_id is NOT NULL');
 SELECT col_is_null('globalsync', 'sync_log', 'source_facility_id', 'sync_log.source_facility_id is nullable');
 SELECT col_not_null('globalsync', 'sync_log', 'target_id', 'sync_log.target_id is NOT NULL');
@@ -182,11 +193,29 @@ SELECT col_is_null('globalsync', 'sync_log', 'sync_completed_at', 'sync_log.sync
 SELECT col_is_null('globalsync', 'sync_log', 'duration_seconds', 'sync_log.duration_seconds is nullable');
 SELECT col_is_null('globalsync', 'sync_log', 'error_message', 'sync_log.error_message is nullable');
 SELECT col_not_null('globalsync', 'sync_log', 'created_by_user', 'sync_log.created_by_user is NOT NULL');
+SELECT col_not_null('globalsync', 'sync_log', 'sync_id', 'sync_log.sync_id is NOT NULL');
+SELECT col_not_null('globalsync', 'sync_log', 'records_failed', 'sync_log.records_failed is NOT NULL');
+SELECT col_not_null('globalsync', 'sync_log', 'bytes_sent', 'sync_log.bytes_sent is NOT NULL');
+SELECT col_is_null('globalsync', 'sync_log', 'dead_letter_id', 'sync_log.dead_letter_id is nullable');
 SELECT col_has_default('globalsync', 'sync_log', 'record_count', 'sync_log.record_count has a default');
 SELECT col_default_is('globalsync', 'sync_log', 'record_count', '0', 'sync_log.record_count defaults to 0');
 SELECT col_has_default('globalsync', 'sync_log', 'sync_started_at', 'sync_log.sync_started_at has a default');
 SELECT col_has_default('globalsync', 'sync_log', 'created_by_user', 'sync_log.created_by_user has a default');
+SELECT col_has_default('globalsync', 'sync_log', 'sync_id', 'sync_log.sync_id has a default');
+SELECT col_has_default('globalsync', 'sync_log', 'records_failed', 'sync_log.records_failed has a default');
+SELECT col_default_is('globalsync', 'sync_log', 'records_failed', '0', 'sync_log.records_failed defaults to 0');
+SELECT col_has_default('globalsync', 'sync_log', 'bytes_sent', 'sync_log.bytes_sent has a default');
+SELECT col_default_is('globalsync', 'sync_log', 'bytes_sent', '0', 'sync_log.bytes_sent defaults to 0');
+SELECT col_hasnt_default('globalsync', 'sync_log', 'dead_letter_id', 'sync_log.dead_letter_id has no default');
+SELECT is(
+    (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+       FROM pg_catalog.pg_attrdef d
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+      WHERE d.adrelid = 'globalsync.sync_log'::regclass AND a.attname = 'sync_id'),
+    'globalsync.new_id(''SYN_''::text, 12)',
+    'sync_log.sync_id defaults to globalsync.new_id(''SYN_'', 12)');
 SELECT col_is_pk('globalsync', 'sync_log', 'log_id', 'sync_log.log_id is the primary key');
+SELECT col_is_unique('globalsync', 'sync_log', 'sync_id', 'sync_log.sync_id is unique (what start_sync() returns)');
 SELECT is(
     (SELECT attidentity::text FROM pg_catalog.pg_attribute
       WHERE attrelid = 'globalsync.sync_log'::regclass AND attname = 'log_id'),
@@ -302,10 +331,107 @@ SELECT set_eq(
     'consumers columns have the expected types and nullability');
 SELECT col_is_pk('globalsync', 'consumers', 'consumer', 'consumers.consumer is the primary key');
 
+-- target_state: one row per target, the worker's cursor, breaker and last outcome
+SELECT columns_are('globalsync', 'target_state',
+    ARRAY['target_id', 'consumer', 'position_batch', 'position', 'consecutive_failures', 'breaker_until',
+          'last_scheduled_at', 'last_success_at', 'last_failure_at', 'last_error'],
+    'target_state has exactly the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.target_state'::regclass AND a.attnum > 0 AND NOT a.attisdropped$$,
+    $$VALUES ('target_id', 'text', true), ('consumer', 'text', true), ('position_batch', 'bigint', false),
+             ('position', 'bigint', true), ('consecutive_failures', 'integer', true),
+             ('breaker_until', 'timestamp with time zone', false), ('last_scheduled_at', 'timestamp with time zone', false),
+             ('last_success_at', 'timestamp with time zone', false), ('last_failure_at', 'timestamp with time zone', false),
+             ('last_error', 'text', false)$$,
+    'target_state columns have the expected types and nullability');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'globalsync.target_state'::regclass$$,
+    $$VALUES ('position', '0'), ('consecutive_failures', '0')$$,
+    'target_state defaults: position 0, consecutive_failures 0, nothing else');
+SELECT col_is_pk('globalsync', 'target_state', 'target_id', 'target_state.target_id is the primary key');
+SELECT col_is_unique('globalsync', 'target_state', 'consumer', 'target_state.consumer is unique (one consumer per target)');
+
+-- dead_letters: batches that failed for good, with their events
+SELECT columns_are('globalsync', 'dead_letters',
+    ARRAY['dead_letter_id', 'target_id', 'sync_id', 'batch_id', 'events', 'event_count', 'first_event_id',
+          'last_event_id', 'attempts', 'error', 'status', 'failed_at', 'settled_at', 'replay_sync_id'],
+    'dead_letters has exactly the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.dead_letters'::regclass AND a.attnum > 0 AND NOT a.attisdropped$$,
+    $$VALUES ('dead_letter_id', 'bigint', true), ('target_id', 'text', true), ('sync_id', 'text', false),
+             ('batch_id', 'text', true), ('events', 'jsonb', true), ('event_count', 'integer', true),
+             ('first_event_id', 'bigint', false), ('last_event_id', 'bigint', false), ('attempts', 'integer', true),
+             ('error', 'text', false), ('status', 'text', true), ('failed_at', 'timestamp with time zone', true),
+             ('settled_at', 'timestamp with time zone', false), ('replay_sync_id', 'text', false)$$,
+    'dead_letters columns have the expected types and nullability');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'globalsync.dead_letters'::regclass$$,
+    $$VALUES ('attempts', '0'), ('status', '''dead''::text'), ('failed_at', 'now()')$$,
+    'dead_letters defaults: attempts 0, status dead, failed_at now(), nothing else');
+SELECT col_is_pk('globalsync', 'dead_letters', 'dead_letter_id', 'dead_letters.dead_letter_id is the primary key');
+SELECT is(
+    (SELECT attidentity::text FROM pg_catalog.pg_attribute
+      WHERE attrelid = 'globalsync.dead_letters'::regclass AND attname = 'dead_letter_id'),
+    'a',
+    'dead_letters.dead_letter_id is GENERATED ALWAYS AS IDENTITY');
+
+-- deliveries: per acknowledged batch and facility, for the lag statistics
+SELECT columns_are('globalsync', 'deliveries',
+    ARRAY['target_id', 'sync_id', 'facility_id', 'events', 'lag_seconds', 'acked_at'],
+    'deliveries has exactly the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.deliveries'::regclass AND a.attnum > 0 AND NOT a.attisdropped$$,
+    $$VALUES ('target_id', 'text', true), ('sync_id', 'text', true), ('facility_id', 'text', false),
+             ('events', 'integer', true), ('lag_seconds', 'double precision', true),
+             ('acked_at', 'timestamp with time zone', true)$$,
+    'deliveries columns have the expected types and nullability');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'globalsync.deliveries'::regclass$$,
+    $$VALUES ('acked_at', 'now()')$$,
+    'deliveries defaults: acked_at now(), nothing else');
+SELECT hasnt_pk('globalsync', 'deliveries', 'deliveries has no primary key (append only, purged by age)');
+
+-- full_sync_state: the snapshot phase of full syncs, per table
+SELECT columns_are('globalsync', 'full_sync_state',
+    ARRAY['sync_id', 'table_name', 'after_pk', 'chunks', 'rows_sent', 'done'],
+    'full_sync_state has exactly the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.full_sync_state'::regclass AND a.attnum > 0 AND NOT a.attisdropped$$,
+    $$VALUES ('sync_id', 'text', true), ('table_name', 'text', true), ('after_pk', 'text[]', false),
+             ('chunks', 'bigint', true), ('rows_sent', 'bigint', true), ('done', 'boolean', true)$$,
+    'full_sync_state columns have the expected types and nullability');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'globalsync.full_sync_state'::regclass$$,
+    $$VALUES ('chunks', '0'), ('rows_sent', '0'), ('done', 'false')$$,
+    'full_sync_state defaults: chunks 0, rows_sent 0, done false, nothing else');
+SELECT col_is_pk('globalsync', 'full_sync_state', ARRAY['sync_id', 'table_name'],
+    'full_sync_state''s primary key is (sync_id, table_name)');
+
 -- sequences
 SELECT sequences_are('globalsync',
-    ARRAY['sync_log_log_id_seq', 'change_log_event_id_seq', 'ticks_tick_id_seq', 'batch_id_seq'],
-    'schema globalsync has exactly the four sequences');
+    ARRAY['sync_log_log_id_seq', 'change_log_event_id_seq', 'ticks_tick_id_seq', 'batch_id_seq',
+          'dead_letters_dead_letter_id_seq'],
+    'schema globalsync has exactly the five sequences');
 SELECT is_empty(
     $$SELECT s.seqrelid::regclass::text FROM pg_catalog.pg_sequence s
         JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
@@ -320,7 +446,8 @@ SELECT set_eq(
          AND d.deptype IN ('a', 'i') AND c.relnamespace = 'globalsync'::regnamespace$$,
     $$VALUES ('globalsync.sync_log_log_id_seq', 'globalsync.sync_log.log_id'),
              ('globalsync.change_log_event_id_seq', 'globalsync.change_log.event_id'),
-             ('globalsync.ticks_tick_id_seq', 'globalsync.ticks.tick_id')$$,
+             ('globalsync.ticks_tick_id_seq', 'globalsync.ticks.tick_id'),
+             ('globalsync.dead_letters_dead_letter_id_seq', 'globalsync.dead_letters.dead_letter_id')$$,
     'the id sequences belong to their columns; batch_id_seq belongs to no column');
 
 -- -------------------------------------------------------------------
@@ -332,14 +459,30 @@ SELECT fk_ok('globalsync', 'sync_log', 'source_facility_id', 'globalsync', 'faci
     'sync_log.source_facility_id references facilities.facility_id');
 SELECT fk_ok('globalsync', 'sync_log', 'target_id', 'globalsync', 'targets', 'target_id',
     'sync_log.target_id references targets.target_id');
+SELECT fk_ok('globalsync', 'target_state', 'target_id', 'globalsync', 'targets', 'target_id',
+    'target_state.target_id references targets.target_id');
+SELECT fk_ok('globalsync', 'dead_letters', 'target_id', 'globalsync', 'targets', 'target_id',
+    'dead_letters.target_id references targets.target_id');
+SELECT fk_ok('globalsync', 'deliveries', 'target_id', 'globalsync', 'targets', 'target_id',
+    'deliveries.target_id references targets.target_id');
 SELECT set_eq(
     $$SELECT conrelid::regclass::text, confrelid::regclass::text, confdeltype::text, confupdtype::text
         FROM pg_catalog.pg_constraint
        WHERE contype = 'f' AND connamespace = 'globalsync'::regnamespace$$,
     $$VALUES ('globalsync.patient_registrations', 'globalsync.facilities', 'r', 'c'),
              ('globalsync.sync_log', 'globalsync.facilities', 'n', 'c'),
-             ('globalsync.sync_log', 'globalsync.targets', 'c', 'c')$$,
-    'foreign keys: patients RESTRICT facility deletes, sync_log SET NULL on facility and CASCADE on target; all cascade updates');
+             ('globalsync.sync_log', 'globalsync.targets', 'c', 'c'),
+             ('globalsync.target_state', 'globalsync.targets', 'c', 'c'),
+             ('globalsync.dead_letters', 'globalsync.targets', 'c', 'c'),
+             ('globalsync.deliveries', 'globalsync.targets', 'c', 'c')$$,
+    'foreign keys: patients RESTRICT facility deletes, sync_log SET NULL on facility; sync_log, target_state, dead_letters and deliveries CASCADE on target; all cascade updates (no other foreign key: not full_sync_state, not sync_log.dead_letter_id)');
+SELECT is_empty(
+    $$SELECT c.conrelid::regclass::text FROM pg_catalog.pg_constraint c
+       WHERE c.contype = 'f' AND c.confrelid = 'globalsync.targets'::regclass
+         AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+                          WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1] AND i.indpred IS NULL)$$,
+    'every foreign key to targets leads an index (remove_target() cascades cheaply)');
+
 
 -- -------------------------------------------------------------------
 -- check constraints
@@ -352,6 +495,7 @@ SELECT has_check('globalsync', 'capture_state', 'capture_state has check constra
 SELECT has_check('globalsync', 'capture_secrets', 'capture_secrets has check constraints');
 SELECT has_check('globalsync', 'change_log', 'change_log has check constraints');
 SELECT has_check('globalsync', 'consumers', 'consumers has check constraints');
+SELECT has_check('globalsync', 'dead_letters', 'dead_letters has check constraints');
 SELECT col_has_check('globalsync', 'facilities', 'facility_id', 'facilities.facility_id has a check');
 SELECT col_has_check('globalsync', 'facilities', 'timezone', 'facilities.timezone has a check');
 SELECT col_has_check('globalsync', 'targets', 'kind', 'targets.kind has a check');
@@ -360,6 +504,9 @@ SELECT col_has_check('globalsync', 'patient_registrations', 'contact_number', 'p
 SELECT col_has_check('globalsync', 'patient_registrations', 'email', 'patient_registrations.email has a check');
 SELECT col_has_check('globalsync', 'sync_log', 'operation_type', 'sync_log.operation_type has a check');
 SELECT col_has_check('globalsync', 'sync_log', 'status', 'sync_log.status has a check');
+SELECT col_has_check('globalsync', 'sync_log', 'sync_id', 'sync_log.sync_id has a check');
+SELECT col_has_check('globalsync', 'dead_letters', 'status', 'dead_letters.status has a check');
+SELECT col_has_check('globalsync', 'dead_letters', 'events', 'dead_letters.events has a check');
 SELECT set_eq(
     $$SELECT conname::text FROM pg_catalog.pg_constraint
        WHERE conrelid = 'globalsync.facilities'::regclass AND contype = 'c'$$,
@@ -379,8 +526,9 @@ SELECT set_eq(
 SELECT set_eq(
     $$SELECT conname::text FROM pg_catalog.pg_constraint
        WHERE conrelid = 'globalsync.sync_log'::regclass AND contype = 'c'$$,
-    ARRAY['operation_type_known', 'record_count_nonnegative', 'lag_nonnegative', 'status_known',
-          'duration_nonnegative', 'completed_after_started', 'finished_has_completion'],
+    ARRAY['sync_id_format', 'operation_type_known', 'record_count_nonnegative', 'lag_nonnegative', 'status_known',
+          'duration_nonnegative', 'completed_after_started', 'finished_has_completion',
+          'records_failed_nonnegative', 'bytes_sent_nonnegative'],
     'sync_log has the named check constraints');
 SELECT set_eq(
     $$SELECT conname::text FROM pg_catalog.pg_constraint
@@ -402,6 +550,41 @@ SELECT set_eq(
        WHERE conrelid = 'globalsync.consumers'::regclass AND contype = 'c'$$,
     ARRAY['consumer_name', 'batch_complete'],
     'consumers has the named check constraints');
+SELECT set_eq(
+    $$SELECT conname::text FROM pg_catalog.pg_constraint
+       WHERE conrelid = 'globalsync.dead_letters'::regclass AND contype = 'c'$$,
+    ARRAY['events_array', 'dead_letter_status'],
+    'dead_letters has the named check constraints');
+SELECT is_empty(
+    $$SELECT conrelid::regclass::text, conname::text FROM pg_catalog.pg_constraint
+       WHERE conrelid IN ('globalsync.target_state'::regclass, 'globalsync.deliveries'::regclass,
+                          'globalsync.full_sync_state'::regclass) AND contype = 'c'$$,
+    'target_state, deliveries and full_sync_state have no check constraints');
+SELECT set_eq(
+    $$SELECT conrelid::regclass::text, conname::text, pg_catalog.pg_get_constraintdef(oid)
+        FROM pg_catalog.pg_constraint
+       WHERE contype = 'c'
+         AND (conrelid, conname) IN (('globalsync.sync_log'::regclass, 'sync_id_format'),
+                                     ('globalsync.sync_log'::regclass, 'status_known'),
+                                     ('globalsync.sync_log'::regclass, 'operation_type_known'),
+                                     ('globalsync.sync_log'::regclass, 'finished_has_completion'),
+                                     ('globalsync.sync_log'::regclass, 'records_failed_nonnegative'),
+                                     ('globalsync.sync_log'::regclass, 'bytes_sent_nonnegative'),
+                                     ('globalsync.dead_letters'::regclass, 'events_array'),
+                                     ('globalsync.dead_letters'::regclass, 'dead_letter_status'))$$,
+    $$VALUES ('globalsync.sync_log', 'sync_id_format', 'CHECK ((sync_id ~ ''^SYN_[A-Z0-9]{12}$''::text))'),
+             ('globalsync.sync_log', 'status_known',
+              'CHECK ((status = ANY (ARRAY[''queued''::text, ''running''::text, ''completed''::text, ''failed''::text, ''cancelled''::text])))'),
+             ('globalsync.sync_log', 'operation_type_known',
+              'CHECK ((operation_type = ANY (ARRAY[''MANUAL_SYNC''::text, ''SCHEDULED_SYNC''::text, ''REALTIME_SYNC''::text, ''FULL_SYNC''::text, ''RETRY''::text])))'),
+             ('globalsync.sync_log', 'finished_has_completion',
+              'CHECK (((status = ANY (ARRAY[''queued''::text, ''running''::text])) = (sync_completed_at IS NULL)))'),
+             ('globalsync.sync_log', 'records_failed_nonnegative', 'CHECK ((records_failed >= 0))'),
+             ('globalsync.sync_log', 'bytes_sent_nonnegative', 'CHECK ((bytes_sent >= 0))'),
+             ('globalsync.dead_letters', 'events_array', 'CHECK ((jsonb_typeof(events) = ''array''::text))'),
+             ('globalsync.dead_letters', 'dead_letter_status',
+              'CHECK ((status = ANY (ARRAY[''dead''::text, ''queued''::text, ''replayed''::text, ''discarded''::text])))')$$,
+    'the sync engine''s check constraints: sync ids SYN_ + 12, statuses queued/running/completed/failed/cancelled (only queued and running unfinished), the five operation types, non-negative counters, dead letters hold an array of events in status dead/queued/replayed/discarded');
 SELECT ok(
     (SELECT pg_catalog.bool_and(convalidated) FROM pg_catalog.pg_constraint
       WHERE connamespace = 'globalsync'::regnamespace),
@@ -421,7 +604,8 @@ SELECT indexes_are('globalsync', 'patient_registrations',
           'patient_registrations_facility_idx', 'patient_registrations_ist_idx'],
     'patient_registrations has exactly the expected indexes');
 SELECT indexes_are('globalsync', 'sync_log',
-    ARRAY['sync_log_pkey', 'sync_log_target_idx', 'sync_log_started_idx'],
+    ARRAY['sync_log_pkey', 'sync_log_sync_id_key', 'sync_log_target_idx', 'sync_log_started_idx',
+          'sync_log_unfinished_idx'],
     'sync_log has exactly the expected indexes');
 SELECT indexes_are('globalsync', 'capture_state', ARRAY['capture_state_pkey'],
     'capture_state has exactly its primary key index');
@@ -433,6 +617,14 @@ SELECT indexes_are('globalsync', 'ticks', ARRAY['ticks_tick_id'],
     'ticks has exactly the index ticks_tick_id');
 SELECT indexes_are('globalsync', 'consumers', ARRAY['consumers_pkey'],
     'consumers has exactly its primary key index');
+SELECT indexes_are('globalsync', 'target_state', ARRAY['target_state_pkey', 'target_state_consumer_key'],
+    'target_state has exactly its primary key and the unique index on consumer');
+SELECT indexes_are('globalsync', 'dead_letters', ARRAY['dead_letters_pkey', 'dead_letters_target_idx'],
+    'dead_letters has exactly the expected indexes');
+SELECT indexes_are('globalsync', 'deliveries', ARRAY['deliveries_acked_idx', 'deliveries_target_idx'],
+    'deliveries has exactly the expected indexes');
+SELECT indexes_are('globalsync', 'full_sync_state', ARRAY['full_sync_state_pkey'],
+    'full_sync_state has exactly its primary key index');
 SELECT has_index('globalsync', 'facilities', 'facilities_name_location_key',
     ARRAY['lower(name)', 'lower(COALESCE(location, ''''::text))'],
     'facilities_name_location_key indexes lower(name), lower(coalesce(location, ''''))');
@@ -449,6 +641,19 @@ SELECT has_index('globalsync', 'sync_log', 'sync_log_target_idx', ARRAY['target_
     'sync_log_target_idx indexes (target_id, sync_started_at)');
 SELECT has_index('globalsync', 'sync_log', 'sync_log_started_idx', 'sync_started_at',
     'sync_log_started_idx indexes sync_started_at');
+SELECT index_is_unique('globalsync', 'sync_log', 'sync_log_sync_id_key', 'sync_log_sync_id_key is unique');
+SELECT is(
+    (SELECT pg_catalog.pg_get_indexdef(i.indexrelid)
+       FROM pg_catalog.pg_index i WHERE i.indexrelid = 'globalsync.sync_log_unfinished_idx'::regclass),
+    'CREATE INDEX sync_log_unfinished_idx ON globalsync.sync_log USING btree (log_id) WHERE (status = ANY (ARRAY[''queued''::text, ''running''::text]))',
+    'sync_log_unfinished_idx indexes log_id of the queued and running syncs only');
+SELECT index_is_unique('globalsync', 'target_state', 'target_state_consumer_key', 'target_state_consumer_key is unique');
+SELECT has_index('globalsync', 'dead_letters', 'dead_letters_target_idx', ARRAY['target_id', 'status'],
+    'dead_letters_target_idx indexes (target_id, status)');
+SELECT has_index('globalsync', 'deliveries', 'deliveries_acked_idx', 'acked_at',
+    'deliveries_acked_idx indexes acked_at');
+SELECT has_index('globalsync', 'deliveries', 'deliveries_target_idx', ARRAY['target_id', 'acked_at'],
+    'deliveries_target_idx indexes (target_id, acked_at)');
 SELECT ok(
     (SELECT EXISTS (SELECT FROM pg_catalog.pg_index i
                      WHERE i.indrelid = 'globalsync.patient_registrations'::regclass
@@ -500,13 +705,19 @@ SELECT set_eq(
 -- views
 -- -------------------------------------------------------------------
 SELECT views_are('globalsync',
-    ARRAY['time_zones', 'facility_stats', 'registration_calendar', 'tracked_tables', 'capture_stats'],
-    'schema globalsync has exactly the five views');
+    ARRAY['time_zones', 'facility_stats', 'registration_calendar', 'tracked_tables', 'capture_stats',
+          'sync_progress', 'sync_history', 'dashboard_overview', 'lag_stats', 'target_health'],
+    'schema globalsync has exactly the ten views');
 SELECT has_view('globalsync', 'time_zones', 'view time_zones exists');
 SELECT has_view('globalsync', 'facility_stats', 'view facility_stats exists');
 SELECT has_view('globalsync', 'registration_calendar', 'view registration_calendar exists');
 SELECT has_view('globalsync', 'tracked_tables', 'view tracked_tables exists');
 SELECT has_view('globalsync', 'capture_stats', 'view capture_stats exists');
+SELECT has_view('globalsync', 'sync_progress', 'view sync_progress exists');
+SELECT has_view('globalsync', 'sync_history', 'view sync_history exists');
+SELECT has_view('globalsync', 'dashboard_overview', 'view dashboard_overview exists');
+SELECT has_view('globalsync', 'lag_stats', 'view lag_stats exists');
+SELECT has_view('globalsync', 'target_health', 'view target_health exists');
 SELECT columns_are('globalsync', 'time_zones',
     ARRAY['zone', 'kind', 'utc_offset', 'ist_offset', 'is_dst', 'observes_dst', 'description', 'facilities'],
     'time_zones has the expected columns');
@@ -544,6 +755,87 @@ SELECT set_eq(
     $$VALUES ('kind', 'text'), ('table_name', 'text'), ('op', 'text'), ('consumer', 'text'),
              ('events', 'bigint'), ('oldest_pending_age', 'interval'), ('bytes', 'bigint')$$,
     'capture_stats columns have the expected types');
+
+-- the sync engine's views
+SELECT columns_are('globalsync', 'sync_progress',
+    ARRAY['sync_id', 'target_id', 'target_name', 'facility_id', 'operation_type', 'status', 'step', 'total_steps',
+          'progress_percentage', 'step_name', 'current_step', 'records_found', 'records_sent',
+          'records_acknowledged', 'records_failed', 'bytes_sent', 'started_at', 'last_updated', 'pid',
+          'last_error', 'progress_bar'],
+    'sync_progress has the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.sync_progress'::regclass AND a.attnum > 0$$,
+    $$VALUES ('sync_id', 'text'), ('target_id', 'text'), ('target_name', 'text'), ('facility_id', 'text'),
+             ('operation_type', 'text'), ('status', 'text'), ('step', 'integer'), ('total_steps', 'integer'),
+             ('progress_percentage', 'integer'), ('step_name', 'text'), ('current_step', 'text'),
+             ('records_found', 'bigint'), ('records_sent', 'bigint'), ('records_acknowledged', 'bigint'),
+             ('records_failed', 'bigint'), ('bytes_sent', 'bigint'),
+             ('started_at', 'globalsync.ist_timestamp'), ('last_updated', 'globalsync.ist_timestamp'),
+             ('pid', 'integer'), ('last_error', 'text'), ('progress_bar', 'text')$$,
+    'sync_progress columns have the expected types (times in IST)');
+SELECT columns_are('globalsync', 'sync_history',
+    ARRAY['sync_id', 'log_id', 'target_id', 'target_name', 'target_kind', 'facility_id', 'facility_name',
+          'operation_type', 'status', 'record_count', 'records_failed', 'bytes_sent', 'lag_seconds',
+          'sync_started_at', 'sync_completed_at', 'duration_seconds', 'error_message', 'created_by_user',
+          'dead_letter_id'],
+    'sync_history has the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.sync_history'::regclass AND a.attnum > 0$$,
+    $$VALUES ('sync_id', 'text'), ('log_id', 'bigint'), ('target_id', 'text'), ('target_name', 'text'),
+             ('target_kind', 'text'), ('facility_id', 'text'), ('facility_name', 'text'),
+             ('operation_type', 'text'), ('status', 'text'), ('record_count', 'integer'),
+             ('records_failed', 'integer'), ('bytes_sent', 'bigint'), ('lag_seconds', 'double precision'),
+             ('sync_started_at', 'globalsync.ist_timestamp'), ('sync_completed_at', 'globalsync.ist_timestamp'),
+             ('duration_seconds', 'double precision'), ('error_message', 'text'), ('created_by_user', 'text'),
+             ('dead_letter_id', 'bigint')$$,
+    'sync_history columns have the expected types (times in IST)');
+SELECT columns_are('globalsync', 'dashboard_overview',
+    ARRAY['facilities', 'active_facilities', 'patients', 'registrations_today_ist', 'syncs_today_ist',
+          'success_rate_24h', 'avg_lag_seconds_24h', 'p95_lag_seconds_24h', 'running_syncs', 'queued_syncs',
+          'dead_letters', 'breakers_open', 'last_sync_completed_at'],
+    'dashboard_overview has the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.dashboard_overview'::regclass AND a.attnum > 0$$,
+    $$VALUES ('facilities', 'bigint'), ('active_facilities', 'bigint'), ('patients', 'bigint'),
+             ('registrations_today_ist', 'bigint'), ('syncs_today_ist', 'bigint'), ('success_rate_24h', 'numeric'),
+             ('avg_lag_seconds_24h', 'numeric'), ('p95_lag_seconds_24h', 'numeric'), ('running_syncs', 'bigint'),
+             ('queued_syncs', 'bigint'), ('dead_letters', 'bigint'), ('breakers_open', 'bigint'),
+             ('last_sync_completed_at', 'globalsync.ist_timestamp')$$,
+    'dashboard_overview columns have the expected types');
+SELECT columns_are('globalsync', 'lag_stats',
+    ARRAY['scope', 'target_id', 'target_name', 'timezone', 'deliveries', 'events_delivered', 'p50_lag_seconds',
+          'p95_lag_seconds', 'p99_lag_seconds', 'max_lag_seconds', 'pending_events'],
+    'lag_stats has the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.lag_stats'::regclass AND a.attnum > 0$$,
+    $$VALUES ('scope', 'text'), ('target_id', 'text'), ('target_name', 'text'), ('timezone', 'text'),
+             ('deliveries', 'bigint'), ('events_delivered', 'bigint'), ('p50_lag_seconds', 'double precision'),
+             ('p95_lag_seconds', 'double precision'), ('p99_lag_seconds', 'double precision'),
+             ('max_lag_seconds', 'double precision'), ('pending_events', 'bigint')$$,
+    'lag_stats columns have the expected types');
+SELECT columns_are('globalsync', 'target_health',
+    ARRAY['target_id', 'name', 'kind', 'is_active', 'schedule', 'state', 'breaker', 'consecutive_failures',
+          'last_success_at', 'last_failure_at', 'last_error', 'pending_events', 'oldest_pending_age',
+          'dead_letters', 'last_sync_time'],
+    'target_health has the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.target_health'::regclass AND a.attnum > 0$$,
+    $$VALUES ('target_id', 'text'), ('name', 'text'), ('kind', 'text'), ('is_active', 'boolean'),
+             ('schedule', 'text'), ('state', 'text'), ('breaker', 'text'), ('consecutive_failures', 'integer'),
+             ('last_success_at', 'globalsync.ist_timestamp'), ('last_failure_at', 'globalsync.ist_timestamp'),
+             ('last_error', 'text'), ('pending_events', 'bigint'), ('oldest_pending_age', 'interval'),
+             ('dead_letters', 'bigint'), ('last_sync_time', 'globalsync.ist_timestamp')$$,
+    'target_health columns have the expected types');
 
 -- -------------------------------------------------------------------
 -- types and domain
@@ -663,6 +955,104 @@ SELECT has_function('globalsync', 'capture_pending', ARRAY[]::name[], 'capture_p
 SELECT function_returns('globalsync', 'capture_pending', ARRAY[]::name[], 'record', 'capture_pending() returns record');
 SELECT function_lang_is('globalsync', 'capture_pending', ARRAY[]::name[], 'c', 'capture_pending() is written in C');
 
+-- sync engine: targets, syncs, dead letters, worker and progress
+SELECT has_function('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'add_target(text, text, text, jsonb) exists');
+SELECT function_returns('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'text', 'add_target(text, text, text, jsonb) returns text');
+SELECT has_function('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'alter_target(text, text, text, jsonb, boolean) exists');
+SELECT function_returns('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'void', 'alter_target(text, text, text, jsonb, boolean) returns void');
+SELECT has_function('globalsync', 'remove_target', ARRAY['text'], 'remove_target(text) exists');
+SELECT function_returns('globalsync', 'remove_target', ARRAY['text'], 'boolean', 'remove_target(text) returns boolean');
+SELECT has_function('globalsync', 'validate_target_kind', ARRAY['text', 'text', 'jsonb'], 'validate_target_kind(text, text, jsonb) exists');
+SELECT function_returns('globalsync', 'validate_target_kind', ARRAY['text', 'text', 'jsonb'], 'void', 'validate_target_kind(text, text, jsonb) returns void');
+SELECT has_function('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'start_sync(text, text, text) exists');
+SELECT function_returns('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'text', 'start_sync(text, text, text) returns text');
+SELECT has_function('globalsync', 'sync_status', ARRAY['text'], 'sync_status(text) exists');
+SELECT function_returns('globalsync', 'sync_status', ARRAY['text'], 'jsonb', 'sync_status(text) returns jsonb');
+SELECT has_function('globalsync', 'cancel_sync', ARRAY['text'], 'cancel_sync(text) exists');
+SELECT function_returns('globalsync', 'cancel_sync', ARRAY['text'], 'boolean', 'cancel_sync(text) returns boolean');
+SELECT has_function('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'wait_sync(text, interval) exists');
+SELECT function_returns('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'text', 'wait_sync(text, interval) returns text');
+SELECT has_function('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'replay_dead_letter(bigint) exists');
+SELECT function_returns('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'text', 'replay_dead_letter(bigint) returns text');
+SELECT has_function('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'discard_dead_letter(bigint) exists');
+SELECT function_returns('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'boolean', 'discard_dead_letter(bigint) returns boolean');
+SELECT has_function('globalsync', 'sync_progress_raw', ARRAY[]::name[], 'sync_progress_raw() exists');
+SELECT function_returns('globalsync', 'sync_progress_raw', ARRAY[]::name[], 'setof record', 'sync_progress_raw() returns setof record');
+SELECT has_function('globalsync', 'worker_info', ARRAY[]::name[], 'worker_info() exists');
+SELECT function_returns('globalsync', 'worker_info', ARRAY[]::name[], 'record', 'worker_info() returns record');
+SELECT has_function('globalsync', 'snapshot_row', ARRAY['regclass', 'record'], 'snapshot_row(regclass, record) exists');
+SELECT function_returns('globalsync', 'snapshot_row', ARRAY['regclass', 'record'], 'jsonb', 'snapshot_row(regclass, record) returns jsonb');
+SELECT has_function('globalsync', 'snapshot_chunk', ARRAY['regclass', 'text[]', 'integer', 'text[]'], 'snapshot_chunk(regclass, text[], integer, text[]) exists');
+SELECT function_returns('globalsync', 'snapshot_chunk', ARRAY['regclass', 'text[]', 'integer', 'text[]'], 'setof record', 'snapshot_chunk(regclass, text[], integer, text[]) returns setof record (a table)');
+-- every function of the sync engine, internal ones included: signature,
+-- result, language, volatility, strictness (none is overloaded)
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text, pg_catalog.pg_get_function_result(p.oid), l.lanname::text,
+             p.provolatile::text, p.proisstrict
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+       WHERE p.pronamespace = 'globalsync'::regnamespace
+         AND p.proname IN ('validate_target_kind', '_wake_worker', '_request_cancel', 'sync_progress_raw', 'worker_info',
+                           'snapshot_row', '_check_target_options', 'add_target', 'alter_target', 'remove_target',
+                           'start_sync', 'sync_status', 'cancel_sync', 'wait_sync', 'replay_dead_letter',
+                           'discard_dead_letter', 'snapshot_chunk', '_worker_targets', '_log_row', '_run_begin',
+                           '_run_end', '_advance', '_ack', '_ack_snapshot', '_dead_letter', '_dead_letter_snapshot', '_failure',
+                           '_disable_target', '_purge_history', '_pending_events')$$,
+    $$VALUES
+        ('globalsync.validate_target_kind(text,text,jsonb)', 'void', 'c', 'v', true),
+        ('globalsync._wake_worker()', 'void', 'c', 'v', false),
+        ('globalsync._request_cancel(text)', 'boolean', 'c', 'v', true),
+        ('globalsync.sync_progress_raw()', 'SETOF record', 'c', 'v', false),
+        ('globalsync.worker_info()', 'record', 'c', 'v', false),
+        ('globalsync.snapshot_row(regclass,record)', 'jsonb', 'c', 's', true),
+        ('globalsync._check_target_options(jsonb)', 'jsonb', 'plpgsql', 's', false),
+        ('globalsync.add_target(text,text,text,jsonb)', 'text', 'plpgsql', 'v', false),
+        ('globalsync.alter_target(text,text,text,jsonb,boolean)', 'void', 'plpgsql', 'v', false),
+        ('globalsync.remove_target(text)', 'boolean', 'plpgsql', 'v', false),
+        ('globalsync.start_sync(text,text,text)', 'text', 'plpgsql', 'v', false),
+        ('globalsync.sync_status(text)', 'jsonb', 'plpgsql', 's', false),
+        ('globalsync.cancel_sync(text)', 'boolean', 'plpgsql', 'v', false),
+        ('globalsync.wait_sync(text,interval)', 'text', 'plpgsql', 'v', false),
+        ('globalsync.replay_dead_letter(bigint)', 'text', 'plpgsql', 'v', false),
+        ('globalsync.discard_dead_letter(bigint)', 'boolean', 'plpgsql', 'v', false),
+        ('globalsync.snapshot_chunk(regclass,text[],integer,text[])', 'TABLE(pk_values text[], line text)', 'plpgsql', 's', false),
+        ('globalsync._worker_targets()',
+         'TABLE(target_id text, name text, kind text, endpoint text, options jsonb, is_active boolean, schedule text, schedule_ms bigint, tables text[], facilities text[], max_events bigint, max_bytes bigint, consumer text, last_tick bigint, consecutive_failures bigint, breaker_until timestamp with time zone, last_scheduled_at timestamp with time zone)',
+         'plpgsql', 'v', false),
+        ('globalsync._log_row(text,text)', 'void', 'sql', 'v', false),
+        ('globalsync._run_begin(text,text,text,text,bigint)', 'bigint', 'plpgsql', 'v', false),
+        ('globalsync._run_end(text,text,text)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._advance(text,bigint,bigint,boolean)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._ack(text,text,bigint,bigint,boolean,integer,bigint,text[],integer[],timestamp with time zone[],bigint)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._ack_snapshot(text,text,text,text[],integer,boolean,bigint)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._dead_letter(text,text,text,text[],bigint,bigint,integer,text,bigint,bigint,boolean,text[])', 'void', 'plpgsql', 'v', false),
+        ('globalsync._dead_letter_snapshot(text,text,text,text[],integer,text,text,text[],boolean,bigint,bigint,bigint)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._failure(text,text,text,timestamp with time zone)', 'void', 'plpgsql', 'v', false),
+        ('globalsync._disable_target(text,text)', 'void', 'sql', 'v', false),
+        ('globalsync._purge_history(interval)', 'bigint', 'plpgsql', 'v', false),
+        ('globalsync._pending_events(text)', 'TABLE(facility_id text, events bigint, oldest timestamp with time zone)', 'sql', 's', false)$$,
+    'the sync engine''s functions: signatures, results, language, volatility and strictness (wait_sync() is VOLATILE: it must see the worker''s commits)');
+-- and no function in the schema beyond these names
+SELECT functions_are('globalsync',
+    ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_dead_letter', '_dead_letter_snapshot',
+          '_disable_target', '_failure', '_log_row', '_pending_events', '_purge_history', '_request_cancel',
+          '_run_begin', '_run_end', '_wake_worker', '_worker_targets', 'add_facility', 'add_target', 'alter_target', 'batch_events',
+          'cancel_sync', 'canonical_zone', 'capture_pending', 'capture_trigger', 'discard_dead_letter', 'finish_batch',
+          'health', 'interval_pl_ist_timestamp', 'is_valid_zone', 'ist_date', 'ist_offset', 'ist_timestamp',
+          'ist_timestamp_cmp', 'ist_timestamp_eq', 'ist_timestamp_ge', 'ist_timestamp_gt', 'ist_timestamp_hash',
+          'ist_timestamp_hash_extended', 'ist_timestamp_in', 'ist_timestamp_larger', 'ist_timestamp_le',
+          'ist_timestamp_lt', 'ist_timestamp_mi', 'ist_timestamp_mi_interval', 'ist_timestamp_ne', 'ist_timestamp_out',
+          'ist_timestamp_pl_interval', 'ist_timestamp_recv', 'ist_timestamp_send', 'ist_timestamp_smaller',
+          'ist_timestamp_sortsupport', 'ist_wall_time', 'library_preloaded', 'list_facilities', 'local_time',
+          'maintain_log', 'make_zoned', 'new_id', 'next_batch', 'register_consumer', 'register_patient',
+          'remove_target', 'replay_dead_letter', 'set_facility_active', 'snapshot_chunk', 'snapshot_row', 'start_sync',
+          'sync_progress_raw', 'sync_status', 'tick', 'to_ist', 'to_zoned', 'track', 'unregister_consumer', 'untrack',
+          'utc_offset', 'validate_target_kind', 'wait_sync', 'worker_info', 'zone_abbreviations', 'zone_info',
+          'zone_name', 'zoned_instant', 'zoned_timestamp_cmp', 'zoned_timestamp_eq', 'zoned_timestamp_ge',
+          'zoned_timestamp_gt', 'zoned_timestamp_hash', 'zoned_timestamp_hash_extended', 'zoned_timestamp_in',
+          'zoned_timestamp_le', 'zoned_timestamp_lt', 'zoned_timestamp_ne', 'zoned_timestamp_out',
+          'zoned_timestamp_recv', 'zoned_timestamp_send', 'zoned_timestamp_sortsupport'],
+    'schema globalsync has exactly the expected functions (by name)');
+
 -- argument names and defaults that callers rely on (named notation)
 SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.register_patient(text, date, text, text, text, text, timestamp)'::regprocedure)),
@@ -696,6 +1086,50 @@ SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.capture_pending()'::regprocedure)),
     'OUT pending_commits bigint, OUT last_commit_at timestamp with time zone',
     'capture_pending() returns pending_commits, last_commit_at');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.add_target(text, text, text, jsonb)'::regprocedure)),
+    'name text, kind text, endpoint text, options jsonb DEFAULT ''{}''::jsonb',
+    'add_target(name, kind, endpoint, options DEFAULT ''{}'')');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.alter_target(text, text, text, jsonb, boolean)'::regprocedure)),
+    'target_id text, name text DEFAULT NULL::text, endpoint text DEFAULT NULL::text, options jsonb DEFAULT NULL::jsonb, is_active boolean DEFAULT NULL::boolean',
+    'alter_target(target_id, name, endpoint, options, is_active, all but target_id DEFAULT NULL)');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.start_sync(text, text, text)'::regprocedure)),
+    'target_id text, facility_id text DEFAULT NULL::text, mode text DEFAULT ''incremental''::text',
+    'start_sync(target_id, facility_id DEFAULT NULL, mode DEFAULT ''incremental'')');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.wait_sync(text, interval)'::regprocedure)),
+    'sync_id text, timeout interval DEFAULT ''00:01:00''::interval',
+    'wait_sync(sync_id, timeout DEFAULT ''1 minute'')');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.snapshot_chunk(regclass, text[], integer, text[])'::regprocedure)),
+    'tbl regclass, after_pk text[], max_rows integer, facilities text[] DEFAULT NULL::text[]',
+    'snapshot_chunk(tbl, after_pk, max_rows, facilities DEFAULT NULL)');
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text, pg_catalog.pg_get_function_arguments(p.oid)
+        FROM pg_catalog.pg_proc p
+       WHERE p.oid IN ('globalsync.remove_target(text)'::regprocedure, 'globalsync.sync_status(text)'::regprocedure,
+                       'globalsync.cancel_sync(text)'::regprocedure, 'globalsync.replay_dead_letter(bigint)'::regprocedure,
+                       'globalsync.discard_dead_letter(bigint)'::regprocedure,
+                       'globalsync.validate_target_kind(text, text, jsonb)'::regprocedure,
+                       'globalsync.snapshot_row(regclass, record)'::regprocedure)$$,
+    $$VALUES ('globalsync.remove_target(text)', 'target_id text'),
+             ('globalsync.sync_status(text)', 'sync_id text'),
+             ('globalsync.cancel_sync(text)', 'sync_id text'),
+             ('globalsync.replay_dead_letter(bigint)', 'dead_letter_id bigint'),
+             ('globalsync.discard_dead_letter(bigint)', 'dead_letter_id bigint'),
+             ('globalsync.validate_target_kind(text,text,jsonb)', 'kind text, endpoint text, options jsonb'),
+             ('globalsync.snapshot_row(regclass,record)', 'tbl regclass, r record')$$,
+    'the other sync functions'' argument names (named notation)');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.sync_progress_raw()'::regprocedure)),
+    'OUT sync_id text, OUT target_id text, OUT facility_id text, OUT operation_type text, OUT status text, OUT step integer, OUT total_steps integer, OUT progress_percentage integer, OUT step_name text, OUT current_step text, OUT records_found bigint, OUT records_sent bigint, OUT records_acknowledged bigint, OUT records_failed bigint, OUT bytes_sent bigint, OUT started_at timestamp with time zone, OUT last_updated timestamp with time zone, OUT pid integer, OUT last_error text',
+    'sync_progress_raw() returns the progress slot''s columns');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.worker_info()'::regprocedure)),
+    'OUT launcher_pid integer, OUT worker_pid integer',
+    'worker_info() returns launcher_pid, worker_pid');
 
 SELECT set_eq(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
@@ -708,11 +1142,28 @@ SELECT set_eq(
           'globalsync.tick()',
           'globalsync.register_consumer(text)',
           'globalsync.unregister_consumer(text)',
-          'globalsync.next_batch(text, bigint)',
+          'globalsync.next_batch(text,bigint)',
           'globalsync.batch_events(bigint,bigint,integer)',
           'globalsync.finish_batch(bigint)',
-          'globalsync.maintain_log()'],
-    'exactly the seed API functions and the tick, consumer, batch and rotation functions are SECURITY DEFINER');
+          'globalsync.maintain_log()',
+          'globalsync.add_target(text,text,text,jsonb)',
+          'globalsync.alter_target(text,text,text,jsonb,boolean)',
+          'globalsync.remove_target(text)',
+          'globalsync.start_sync(text,text,text)',
+          'globalsync.sync_status(text)',
+          'globalsync.cancel_sync(text)',
+          'globalsync.wait_sync(text,interval)',
+          'globalsync.replay_dead_letter(bigint)',
+          'globalsync.discard_dead_letter(bigint)',
+          'globalsync._pending_events(text)'],
+    'exactly the seed API functions, the tick, consumer, batch and rotation functions, the target, sync and dead letter API and _pending_events() are SECURITY DEFINER');
+SELECT ok(
+    (SELECT NOT bool_or(prosecdef) FROM pg_catalog.pg_proc
+      WHERE oid IN ('globalsync.snapshot_row(regclass, record)'::regprocedure,
+                    'globalsync.snapshot_chunk(regclass, text[], integer, text[])'::regprocedure,
+                    'globalsync.validate_target_kind(text, text, jsonb)'::regprocedure,
+                    'globalsync._check_target_options(jsonb)'::regprocedure)),
+    'snapshot_row(), snapshot_chunk(), validate_target_kind() and _check_target_options() run with the caller''s rights');
 SELECT ok(
     (SELECT NOT bool_or(prosecdef) FROM pg_catalog.pg_proc
       WHERE oid IN ('globalsync.track(regclass, text[], text[])'::regprocedure, 'globalsync.untrack(regclass)'::regprocedure)),
@@ -893,8 +1344,14 @@ SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
        WHERE e.extname = 'globalsync' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = c) IN ('r', 'p')$$,
     ARRAY['globalsync.facilities', 'globalsync.targets', 'globalsync.patient_registrations', 'globalsync.sync_log',
-          'globalsync.consumers', 'globalsync.capture_secrets'],
-    'the tables registered with pg_extension_config_dump are exactly the four data tables, consumers and capture_secrets (not the log, ticks or capture_state)');
+          'globalsync.consumers', 'globalsync.capture_secrets', 'globalsync.target_state', 'globalsync.dead_letters'],
+    'the tables registered with pg_extension_config_dump are exactly the four data tables, consumers, capture_secrets, target_state and dead_letters (not the log, ticks, capture_state, deliveries or full_sync_state)');
+SELECT set_eq(
+    $$SELECT c::regclass::text FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
+       WHERE e.extname = 'globalsync' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = c) = 'S'$$,
+    ARRAY['globalsync.sync_log_log_id_seq', 'globalsync.ticks_tick_id_seq', 'globalsync.batch_id_seq',
+          'globalsync.dead_letters_dead_letter_id_seq'],
+    'the sequences registered with pg_extension_config_dump are exactly those whose values dumped rows hold (sync_log, ticks, batches, dead_letters)');
 SELECT ok(
     (SELECT 'globalsync.sync_log_log_id_seq'::regclass::oid = ANY (extconfig)
        FROM pg_catalog.pg_extension WHERE extname = 'globalsync'),

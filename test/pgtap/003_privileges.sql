@@ -1,17 +1,26 @@
 -- 003_privileges.sql: who may do what (DESIGN.md, Security).
 --
 -- globalsync_reader: schema usage, the types and their functions, the views
---   (tracked_tables and capture_stats included), health(), list_facilities()
---   and capture_pending(); no table, and no other capture function.
--- globalsync_operator: reader + register_patient().
+--   (tracked_tables and capture_stats included, and the sync engine's
+--   sync_progress, sync_history, dashboard_overview, lag_stats and
+--   target_health), health(), list_facilities(), capture_pending(),
+--   sync_status(), wait_sync(), validate_target_kind(), sync_progress_raw(),
+--   worker_info() and _pending_events() (counts only); no table, and no
+--   other capture or sync function.
+-- globalsync_operator: reader + register_patient(), start_sync(),
+--   cancel_sync().
 -- globalsync_admin: operator + add_facility(), set_facility_active(), DML on
 --   facilities and targets, SELECT on patient_registrations and sync_log,
 --   capture_trigger(), track() and untrack() (which act with the caller's
---   rights: only on tables the caller owns).
+--   rights: only on tables the caller owns), add_target(), alter_target(),
+--   remove_target(), replay_dead_letter(), discard_dead_letter(), SELECT on
+--   dead_letters (they hold patient data) and target_state.
 -- The owner only: the change capture tables (capture_state, capture_secrets,
 --   change_log, ticks, consumers, their partitions and sequences) and
 --   tick(), register_consumer(), unregister_consumer(), next_batch(),
---   batch_events(), finish_batch(), maintain_log().
+--   batch_events(), finish_batch(), maintain_log(); deliveries,
+--   full_sync_state, snapshot_row(), snapshot_chunk() and the worker's
+--   internal functions (_check_target_options() ... _purge_history()).
 -- PUBLIC: nothing.
 --
 -- First the catalog (pgTAP privilege functions), then behaviour: for each
@@ -27,7 +36,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(178);
+SELECT plan(315);
 
 -- fixtures, as the superuser running the suite
 INSERT INTO globalsync.facilities (facility_id, name, timezone, location) VALUES
@@ -37,6 +46,18 @@ INSERT INTO globalsync.targets (target_id, name, kind, endpoint) VALUES
     ('TGT_TAPPRIV1', 'tap privileges target', 'file', '/tmp/tap-privileges');
 INSERT INTO globalsync.sync_log (source_facility_id, target_id, operation_type, status)
     VALUES ('FAC_TAPPRIV1', 'TGT_TAPPRIV1', 'MANUAL_SYNC', 'running');
+-- a target made through the API (with its state and consumer), a queued
+-- sync and two dead letters; nothing here commits, so the worker never
+-- sees them
+SELECT globalsync.add_target('tap privileges file target', 'file', 'tap/privileges',
+                             '{"schedule": "manual"}') AS tap_tgt \gset
+SELECT globalsync.start_sync(:'tap_tgt') AS tap_sync \gset
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error)
+    VALUES (:'tap_tgt', :'tap_sync', 'tap-priv-batch-1', '[{"op": "I"}]', 1, 5, 'tap: refused')
+    RETURNING dead_letter_id AS tap_dl1 \gset
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error)
+    VALUES (:'tap_tgt', :'tap_sync', 'tap-priv-batch-2', '[{"op": "U"}]', 1, 5, 'tap: refused')
+    RETURNING dead_letter_id AS tap_dl2 \gset
 
 CREATE ROLE tap_gs_reader NOLOGIN IN ROLE globalsync_reader;
 CREATE ROLE tap_gs_operator NOLOGIN IN ROLE globalsync_operator;
@@ -133,6 +154,64 @@ SELECT is_empty(
          AND a.grantee <> c.relowner$$,
     'nobody but the owner holds a privilege on the capture tables, their partitions and sequences');
 
+-- sync engine: admins read the delivery state and the dead letters (which
+-- hold patient data); deliveries and full_sync_state are the owner's
+SELECT table_privs_are('globalsync', 'target_state', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on target_state');
+SELECT table_privs_are('globalsync', 'target_state', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on target_state');
+SELECT table_privs_are('globalsync', 'target_state', 'globalsync_admin', ARRAY['SELECT'], 'admin has only SELECT on target_state');
+SELECT table_privs_are('globalsync', 'target_state', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on target_state');
+SELECT table_privs_are('globalsync', 'dead_letters', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on dead_letters');
+SELECT table_privs_are('globalsync', 'dead_letters', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on dead_letters');
+SELECT table_privs_are('globalsync', 'dead_letters', 'globalsync_admin', ARRAY['SELECT'], 'admin has only SELECT on dead_letters');
+SELECT table_privs_are('globalsync', 'dead_letters', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on dead_letters');
+SELECT table_privs_are('globalsync', 'deliveries', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on deliveries');
+SELECT table_privs_are('globalsync', 'deliveries', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on deliveries');
+SELECT table_privs_are('globalsync', 'deliveries', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on deliveries');
+SELECT table_privs_are('globalsync', 'deliveries', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on deliveries');
+SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on full_sync_state');
+SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on full_sync_state');
+SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on full_sync_state');
+SELECT table_privs_are('globalsync', 'full_sync_state', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on full_sync_state');
+SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on dead_letters_dead_letter_id_seq');
+SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on dead_letters_dead_letter_id_seq');
+SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on dead_letters_dead_letter_id_seq');
+SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on dead_letters_dead_letter_id_seq');
+SELECT is_empty(
+    $$SELECT c.oid::regclass::text, a.grantee::regrole::text, a.privilege_type
+        FROM pg_catalog.pg_class c
+        CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
+       WHERE c.oid IN ('globalsync.deliveries'::regclass, 'globalsync.full_sync_state'::regclass,
+                       'globalsync.dead_letters_dead_letter_id_seq'::regclass)
+         AND a.grantee <> c.relowner$$,
+    'nobody but the owner holds a privilege on deliveries, full_sync_state and the dead letter id sequence');
+-- every privilege on a table, view or sequence of the schema held by
+-- someone other than the owner: exactly these
+SELECT set_eq(
+    $$SELECT c.oid::regclass::text, CASE WHEN a.grantee = 0 THEN 'public' ELSE a.grantee::regrole::text END, a.privilege_type
+        FROM pg_catalog.pg_class c
+        CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
+       WHERE c.relnamespace = 'globalsync'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+         AND a.grantee <> c.relowner$$,
+    $$VALUES ('globalsync.facilities', 'globalsync_admin', 'SELECT'), ('globalsync.facilities', 'globalsync_admin', 'INSERT'),
+             ('globalsync.facilities', 'globalsync_admin', 'UPDATE'), ('globalsync.facilities', 'globalsync_admin', 'DELETE'),
+             ('globalsync.targets', 'globalsync_admin', 'SELECT'), ('globalsync.targets', 'globalsync_admin', 'INSERT'),
+             ('globalsync.targets', 'globalsync_admin', 'UPDATE'), ('globalsync.targets', 'globalsync_admin', 'DELETE'),
+             ('globalsync.patient_registrations', 'globalsync_admin', 'SELECT'),
+             ('globalsync.sync_log', 'globalsync_admin', 'SELECT'),
+             ('globalsync.target_state', 'globalsync_admin', 'SELECT'),
+             ('globalsync.dead_letters', 'globalsync_admin', 'SELECT'),
+             ('globalsync.time_zones', 'globalsync_reader', 'SELECT'),
+             ('globalsync.facility_stats', 'globalsync_reader', 'SELECT'),
+             ('globalsync.registration_calendar', 'globalsync_reader', 'SELECT'),
+             ('globalsync.tracked_tables', 'globalsync_reader', 'SELECT'),
+             ('globalsync.capture_stats', 'globalsync_reader', 'SELECT'),
+             ('globalsync.sync_progress', 'globalsync_reader', 'SELECT'),
+             ('globalsync.sync_history', 'globalsync_reader', 'SELECT'),
+             ('globalsync.dashboard_overview', 'globalsync_reader', 'SELECT'),
+             ('globalsync.lag_stats', 'globalsync_reader', 'SELECT'),
+             ('globalsync.target_health', 'globalsync_reader', 'SELECT')$$,
+    'the schema''s tables, views and sequences grant exactly these privileges to anyone but their owner');
+
 -- ===================================================================
 -- catalog: views
 -- ===================================================================
@@ -156,6 +235,26 @@ SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_reader', ARRAY
 SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT capture_stats');
 SELECT table_privs_are('globalsync', 'capture_stats', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT capture_stats');
 SELECT table_privs_are('globalsync', 'capture_stats', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT capture_stats');
+SELECT table_privs_are('globalsync', 'sync_progress', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT sync_progress');
+SELECT table_privs_are('globalsync', 'sync_progress', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT sync_progress');
+SELECT table_privs_are('globalsync', 'sync_progress', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT sync_progress');
+SELECT table_privs_are('globalsync', 'sync_progress', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT sync_progress');
+SELECT table_privs_are('globalsync', 'sync_history', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT sync_history');
+SELECT table_privs_are('globalsync', 'sync_history', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT sync_history');
+SELECT table_privs_are('globalsync', 'sync_history', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT sync_history');
+SELECT table_privs_are('globalsync', 'sync_history', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT sync_history');
+SELECT table_privs_are('globalsync', 'dashboard_overview', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT dashboard_overview');
+SELECT table_privs_are('globalsync', 'dashboard_overview', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT dashboard_overview');
+SELECT table_privs_are('globalsync', 'dashboard_overview', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT dashboard_overview');
+SELECT table_privs_are('globalsync', 'dashboard_overview', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT dashboard_overview');
+SELECT table_privs_are('globalsync', 'lag_stats', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT lag_stats');
+SELECT table_privs_are('globalsync', 'lag_stats', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT lag_stats');
+SELECT table_privs_are('globalsync', 'lag_stats', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT lag_stats');
+SELECT table_privs_are('globalsync', 'lag_stats', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT lag_stats');
+SELECT table_privs_are('globalsync', 'target_health', 'globalsync_reader', ARRAY['SELECT'], 'reader may SELECT target_health');
+SELECT table_privs_are('globalsync', 'target_health', 'globalsync_operator', ARRAY['SELECT'], 'operator may SELECT target_health');
+SELECT table_privs_are('globalsync', 'target_health', 'globalsync_admin', ARRAY['SELECT'], 'admin may SELECT target_health');
+SELECT table_privs_are('globalsync', 'target_health', 'public', ARRAY[]::name[], 'PUBLIC may not SELECT target_health');
 
 -- ===================================================================
 -- catalog: functions
@@ -210,11 +309,35 @@ SELECT set_eq(
           'globalsync.tick()',
           'globalsync.register_consumer(text)',
           'globalsync.unregister_consumer(text)',
-          'globalsync.next_batch(text, bigint)',
+          'globalsync.next_batch(text,bigint)',
           'globalsync.batch_events(bigint,bigint,integer)',
           'globalsync.finish_batch(bigint)',
-          'globalsync.maintain_log()'],
-    'reader may execute every function except new_id, add_facility, set_facility_active, register_patient and the capture functions other than capture_pending');
+          'globalsync.maintain_log()',
+          'globalsync.add_target(text,text,text,jsonb)',
+          'globalsync.alter_target(text,text,text,jsonb,boolean)',
+          'globalsync.remove_target(text)',
+          'globalsync.start_sync(text,text,text)',
+          'globalsync.cancel_sync(text)',
+          'globalsync.replay_dead_letter(bigint)',
+          'globalsync.discard_dead_letter(bigint)',
+          'globalsync.snapshot_row(regclass,record)',
+          'globalsync.snapshot_chunk(regclass,text[],integer,text[])',
+          'globalsync._check_target_options(jsonb)',
+          'globalsync._wake_worker()',
+          'globalsync._request_cancel(text)',
+          'globalsync._worker_targets()',
+          'globalsync._log_row(text,text)',
+          'globalsync._run_begin(text,text,text,text,bigint)',
+          'globalsync._run_end(text,text,text)',
+          'globalsync._advance(text,bigint,bigint,boolean)',
+          'globalsync._ack(text,text,bigint,bigint,boolean,integer,bigint,text[],integer[],timestamp with time zone[],bigint)',
+          'globalsync._ack_snapshot(text,text,text,text[],integer,boolean,bigint)',
+          'globalsync._dead_letter(text,text,text,text[],bigint,bigint,integer,text,bigint,bigint,boolean,text[])',
+          'globalsync._dead_letter_snapshot(text,text,text,text[],integer,text,text,text[],boolean,bigint,bigint,bigint)',
+          'globalsync._failure(text,text,text,timestamp with time zone)',
+          'globalsync._disable_target(text,text)',
+          'globalsync._purge_history(interval)'],
+    'reader may execute every function except new_id, add_facility, set_facility_active, register_patient, the capture functions other than capture_pending, and the sync functions that change targets, syncs or dead letters or are internal');
 
 -- change capture functions, per role: exactly these may be executed
 CREATE TEMP TABLE tap_capture_functions (f regprocedure PRIMARY KEY);
@@ -244,6 +367,87 @@ SELECT function_privs_are('globalsync', 'batch_events', ARRAY['bigint', 'bigint'
     'admin may not execute batch_events() (the log is read by the owner''s worker)');
 SELECT function_privs_are('globalsync', 'track', ARRAY['regclass', 'text[]', 'text[]'], 'globalsync_operator', ARRAY[]::name[],
     'operator may not execute track()');
+
+-- sync engine: the API, role by role
+SELECT function_privs_are('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute add_target()');
+SELECT function_privs_are('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute add_target()');
+SELECT function_privs_are('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute add_target()');
+SELECT function_privs_are('globalsync', 'add_target', ARRAY['text', 'text', 'text', 'jsonb'], 'public', ARRAY[]::name[], 'PUBLIC may not execute add_target()');
+SELECT function_privs_are('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute alter_target()');
+SELECT function_privs_are('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute alter_target()');
+SELECT function_privs_are('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute alter_target()');
+SELECT function_privs_are('globalsync', 'alter_target', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'public', ARRAY[]::name[], 'PUBLIC may not execute alter_target()');
+SELECT function_privs_are('globalsync', 'remove_target', ARRAY['text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute remove_target()');
+SELECT function_privs_are('globalsync', 'remove_target', ARRAY['text'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute remove_target()');
+SELECT function_privs_are('globalsync', 'remove_target', ARRAY['text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute remove_target()');
+SELECT function_privs_are('globalsync', 'remove_target', ARRAY['text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute remove_target()');
+SELECT function_privs_are('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute replay_dead_letter()');
+SELECT function_privs_are('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute replay_dead_letter()');
+SELECT function_privs_are('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute replay_dead_letter()');
+SELECT function_privs_are('globalsync', 'replay_dead_letter', ARRAY['bigint'], 'public', ARRAY[]::name[], 'PUBLIC may not execute replay_dead_letter()');
+SELECT function_privs_are('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute discard_dead_letter()');
+SELECT function_privs_are('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute discard_dead_letter()');
+SELECT function_privs_are('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute discard_dead_letter()');
+SELECT function_privs_are('globalsync', 'discard_dead_letter', ARRAY['bigint'], 'public', ARRAY[]::name[], 'PUBLIC may not execute discard_dead_letter()');
+SELECT function_privs_are('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute start_sync()');
+SELECT function_privs_are('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute start_sync()');
+SELECT function_privs_are('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute start_sync()');
+SELECT function_privs_are('globalsync', 'start_sync', ARRAY['text', 'text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute start_sync()');
+SELECT function_privs_are('globalsync', 'cancel_sync', ARRAY['text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute cancel_sync()');
+SELECT function_privs_are('globalsync', 'cancel_sync', ARRAY['text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute cancel_sync()');
+SELECT function_privs_are('globalsync', 'cancel_sync', ARRAY['text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute cancel_sync()');
+SELECT function_privs_are('globalsync', 'cancel_sync', ARRAY['text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute cancel_sync()');
+SELECT function_privs_are('globalsync', 'sync_status', ARRAY['text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute sync_status()');
+SELECT function_privs_are('globalsync', 'sync_status', ARRAY['text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute sync_status()');
+SELECT function_privs_are('globalsync', 'sync_status', ARRAY['text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute sync_status()');
+SELECT function_privs_are('globalsync', 'sync_status', ARRAY['text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute sync_status()');
+SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute wait_sync()');
+SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute wait_sync()');
+SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute wait_sync()');
+SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'public', ARRAY[]::name[], 'PUBLIC may not execute wait_sync()');
+
+-- sync engine functions, per role: exactly these may be executed
+CREATE TEMP TABLE tap_sync_functions (f regprocedure PRIMARY KEY);
+INSERT INTO tap_sync_functions VALUES
+    ('globalsync.validate_target_kind(text, text, jsonb)'), ('globalsync._wake_worker()'),
+    ('globalsync._request_cancel(text)'), ('globalsync.sync_progress_raw()'), ('globalsync.worker_info()'),
+    ('globalsync.snapshot_row(regclass, record)'), ('globalsync._check_target_options(jsonb)'),
+    ('globalsync.add_target(text, text, text, jsonb)'), ('globalsync.alter_target(text, text, text, jsonb, boolean)'),
+    ('globalsync.remove_target(text)'), ('globalsync.start_sync(text, text, text)'), ('globalsync.sync_status(text)'),
+    ('globalsync.cancel_sync(text)'), ('globalsync.wait_sync(text, interval)'), ('globalsync.replay_dead_letter(bigint)'),
+    ('globalsync.discard_dead_letter(bigint)'), ('globalsync.snapshot_chunk(regclass, text[], integer, text[])'),
+    ('globalsync._worker_targets()'), ('globalsync._log_row(text, text)'),
+    ('globalsync._run_begin(text, text, text, text, bigint)'),
+    ('globalsync._run_end(text, text, text)'), ('globalsync._advance(text, bigint, bigint, boolean)'),
+    ('globalsync._ack(text, text, bigint, bigint, boolean, integer, bigint, text[], integer[], timestamptz[], bigint)'),
+    ('globalsync._ack_snapshot(text, text, text, text[], integer, boolean, bigint)'),
+    ('globalsync._dead_letter(text, text, text, text[], bigint, bigint, integer, text, bigint, bigint, boolean, text[])'),
+    ('globalsync._dead_letter_snapshot(text, text, text, text[], integer, text, text, text[], boolean, bigint, bigint, bigint)'),
+    ('globalsync._failure(text, text, text, timestamptz)'), ('globalsync._disable_target(text, text)'),
+    ('globalsync._purge_history(interval)'), ('globalsync._pending_events(text)'), ('globalsync.health()');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_reader', f, 'EXECUTE')$$,
+    ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
+          'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
+          'globalsync.health()'],
+    'of the sync functions, reader may execute validate_target_kind(), sync_progress_raw(), worker_info(), sync_status(), wait_sync(), _pending_events() and health() only');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_operator', f, 'EXECUTE')$$,
+    ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
+          'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
+          'globalsync.health()', 'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)'],
+    'of the sync functions, operator may execute what reader may, start_sync() and cancel_sync()');
+SELECT set_eq(
+    $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_admin', f, 'EXECUTE')$$,
+    ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
+          'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
+          'globalsync.health()', 'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)',
+          'globalsync.add_target(text,text,text,jsonb)', 'globalsync.alter_target(text,text,text,jsonb,boolean)',
+          'globalsync.remove_target(text)', 'globalsync.replay_dead_letter(bigint)', 'globalsync.discard_dead_letter(bigint)'],
+    'of the sync functions, admin may execute what operator may and the target and dead letter API (not snapshot_row(), snapshot_chunk() or the worker''s internal functions)');
+SELECT is_empty(
+    $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('public', f, 'EXECUTE')$$,
+    'PUBLIC may execute no sync function');
 
 -- ===================================================================
 -- catalog: types
@@ -303,6 +507,11 @@ SELECT throws_ok($$SELECT globalsync.add_facility('TAP nobody clinic', 'UTC')$$,
 SELECT throws_ok($$SELECT '2025-10-10 09:30:00 EST'::globalsync.ist_timestamp$$, '42501', NULL, 'plain role: type ist_timestamp is denied');
 SELECT throws_ok($$SELECT '2025-10-10 09:30:00 America/New_York'::globalsync.zoned_timestamp$$, '42501', NULL, 'plain role: type zoned_timestamp is denied');
 SELECT throws_ok($$SELECT globalsync.to_ist('2025-10-10 09:30:00', 'America/New_York')$$, '42501', NULL, 'plain role: to_ist() is denied');
+SELECT throws_ok(format('SELECT globalsync.sync_status(%L)', :'tap_sync'), '42501', NULL, 'plain role: sync_status() is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.sync_history$$, '42501', NULL, 'plain role: sync_history is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.dashboard_overview$$, '42501', NULL, 'plain role: dashboard_overview is denied');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L)', :'tap_tgt'), '42501', NULL, 'plain role: start_sync() is denied');
+SELECT throws_ok($$SELECT globalsync.add_target('tap nobody target', 'file', 'tap/nobody')$$, '42501', NULL, 'plain role: add_target() is denied');
 RESET ROLE;
 
 -- ===================================================================
@@ -342,6 +551,38 @@ SELECT throws_ok(
 SELECT throws_ok($$SELECT globalsync.add_facility('TAP reader clinic', 'UTC')$$, '42501', NULL, 'reader: add_facility() is denied');
 SELECT throws_ok($$SELECT globalsync.set_facility_active('FAC_TAPPRIV1', false)$$, '42501', NULL, 'reader: set_facility_active() is denied');
 SELECT throws_ok($$SELECT globalsync.new_id('FAC_')$$, '42501', NULL, 'reader: new_id() is denied');
+-- the sync engine: watch, never act
+SELECT lives_ok($$SELECT * FROM globalsync.sync_progress$$, 'reader: SELECT sync_progress works');
+SELECT lives_ok($$SELECT * FROM globalsync.sync_history$$, 'reader: SELECT sync_history works');
+SELECT lives_ok($$SELECT * FROM globalsync.dashboard_overview$$, 'reader: SELECT dashboard_overview works');
+SELECT lives_ok($$SELECT * FROM globalsync.lag_stats$$, 'reader: SELECT lag_stats works (pending events through _pending_events())');
+SELECT lives_ok($$SELECT * FROM globalsync.target_health$$, 'reader: SELECT target_health works (pending events through _pending_events())');
+SELECT is(
+    (SELECT ARRAY[name, state, breaker, schedule] FROM globalsync.target_health WHERE target_id = :'tap_tgt'),
+    ARRAY['tap privileges file target', 'idle', 'closed', 'manual'],
+    'reader: target_health shows the target');
+SELECT is(
+    (SELECT ARRAY[target_name, operation_type, status] FROM globalsync.sync_history WHERE sync_id = :'tap_sync'),
+    ARRAY['tap privileges file target', 'MANUAL_SYNC', 'queued'],
+    'reader: sync_history shows the queued sync');
+SELECT is(globalsync.sync_status(:'tap_sync') ->> 'status', 'queued', 'reader: sync_status() works');
+SELECT is(globalsync.wait_sync(:'tap_sync', '0'), 'queued', 'reader: wait_sync() works');
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('file', 'tap/reader', '{}')$$, 'reader: validate_target_kind() works');
+SELECT lives_ok($$SELECT globalsync.worker_info(), globalsync.sync_progress_raw()$$, 'reader: worker_info() and sync_progress_raw() work');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L)', :'tap_tgt'), '42501', NULL, 'reader: start_sync() is denied');
+SELECT throws_ok(format('SELECT globalsync.cancel_sync(%L)', :'tap_sync'), '42501', NULL, 'reader: cancel_sync() is denied');
+SELECT throws_ok($$SELECT globalsync.add_target('tap reader target', 'file', 'tap/reader')$$, '42501', NULL, 'reader: add_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, is_active => false)', :'tap_tgt'), '42501', NULL, 'reader: alter_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.remove_target(%L)', :'tap_tgt'), '42501', NULL, 'reader: remove_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl1), '42501', NULL, 'reader: replay_dead_letter() is denied');
+SELECT throws_ok(format('SELECT globalsync.discard_dead_letter(%s)', :tap_dl1), '42501', NULL, 'reader: discard_dead_letter() is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.dead_letters$$, '42501', NULL, 'reader: no SELECT on dead_letters');
+SELECT throws_ok($$SELECT * FROM globalsync.target_state$$, '42501', NULL, 'reader: no SELECT on target_state');
+SELECT throws_ok($$SELECT * FROM globalsync.deliveries$$, '42501', NULL, 'reader: no SELECT on deliveries');
+SELECT throws_ok($$SELECT globalsync.snapshot_row('globalsync.patient_registrations', r) FROM globalsync.patient_registrations r$$,
+    '42501', NULL, 'reader: snapshot_row() is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('globalsync.patient_registrations', NULL, 10)$$,
+    '42501', NULL, 'reader: snapshot_chunk() is denied');
 RESET ROLE;
 
 -- ===================================================================
@@ -368,6 +609,22 @@ SELECT throws_ok(
 SELECT throws_ok($$SELECT * FROM globalsync.targets$$, '42501', NULL, 'operator: no direct SELECT on targets');
 SELECT throws_ok($$SELECT globalsync.add_facility('TAP operator clinic', 'UTC')$$, '42501', NULL, 'operator: add_facility() is denied');
 SELECT throws_ok($$SELECT globalsync.set_facility_active('FAC_TAPPRIV1', false)$$, '42501', NULL, 'operator: set_facility_active() is denied');
+-- the sync engine: start and cancel syncs
+SELECT globalsync.start_sync(:'tap_tgt', 'FAC_TAPPRIV1') AS tap_op_sync \gset
+SELECT matches(:'tap_op_sync'::text, '^SYN_[A-Z0-9]{12}$', 'operator: start_sync() works');
+SELECT is(globalsync.cancel_sync(:'tap_op_sync'), true, 'operator: cancel_sync() works');
+SELECT is(globalsync.sync_status(:'tap_op_sync') ->> 'status', 'cancelled', 'operator: sync_status() shows the cancelled sync');
+SELECT lives_ok(
+    $$SELECT * FROM globalsync.sync_progress, globalsync.sync_history, globalsync.dashboard_overview,
+                    globalsync.lag_stats, globalsync.target_health LIMIT 1$$,
+    'operator: the sync views work');
+SELECT throws_ok($$SELECT globalsync.add_target('tap operator target', 'file', 'tap/operator')$$, '42501', NULL, 'operator: add_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, is_active => false)', :'tap_tgt'), '42501', NULL, 'operator: alter_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.remove_target(%L)', :'tap_tgt'), '42501', NULL, 'operator: remove_target() is denied');
+SELECT throws_ok(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl1), '42501', NULL, 'operator: replay_dead_letter() is denied');
+SELECT throws_ok(format('SELECT globalsync.discard_dead_letter(%s)', :tap_dl1), '42501', NULL, 'operator: discard_dead_letter() is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.dead_letters$$, '42501', NULL, 'operator: no SELECT on dead_letters');
+SELECT throws_ok($$SELECT * FROM globalsync.target_state$$, '42501', NULL, 'operator: no SELECT on target_state');
 RESET ROLE;
 
 -- ===================================================================
@@ -419,6 +676,33 @@ SELECT throws_ok(
 SELECT throws_ok($$DELETE FROM globalsync.sync_log$$, '42501', NULL, 'admin: no DELETE on sync_log');
 SELECT throws_ok($$TRUNCATE globalsync.facilities CASCADE$$, '42501', NULL, 'admin: no TRUNCATE on facilities');
 SELECT throws_ok($$CREATE TABLE globalsync.tap_admin_table (x int)$$, '42501', NULL, 'admin: may not create objects in schema globalsync');
+-- the sync engine: manage targets and dead letters
+SELECT matches(globalsync.add_target('tap admin file target', 'file', 'tap/admin', '{"schedule": "manual"}'),
+    '^TGT_[A-Z0-9]{8}$', 'admin: add_target() works');
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, options => %L)', :'tap_tgt', '{"schedule": "1 hour"}'),
+    'admin: alter_target() works');
+SELECT lives_ok($$SELECT * FROM globalsync.target_state$$, 'admin: SELECT on target_state works');
+SELECT is(
+    (SELECT events FROM globalsync.dead_letters WHERE dead_letter_id = :tap_dl1),
+    '[{"op": "I"}]'::jsonb,
+    'admin: SELECT on dead_letters works');
+SELECT matches(globalsync.replay_dead_letter(:tap_dl1), '^SYN_[A-Z0-9]{12}$', 'admin: replay_dead_letter() works');
+SELECT is(globalsync.discard_dead_letter(:tap_dl2), true, 'admin: discard_dead_letter() works');
+SELECT throws_ok(
+    format('INSERT INTO globalsync.dead_letters (target_id, batch_id, events, event_count) VALUES (%L, %L, %L, 0)',
+           :'tap_tgt', 'tap-admin-batch', '[]'),
+    '42501', NULL, 'admin: no INSERT on dead_letters');
+SELECT throws_ok($$UPDATE globalsync.dead_letters SET status = 'dead'$$, '42501', NULL, 'admin: no UPDATE on dead_letters');
+SELECT throws_ok($$DELETE FROM globalsync.dead_letters$$, '42501', NULL, 'admin: no DELETE on dead_letters');
+SELECT throws_ok($$UPDATE globalsync.target_state SET consecutive_failures = 0$$, '42501', NULL, 'admin: no UPDATE on target_state');
+SELECT throws_ok($$SELECT * FROM globalsync.deliveries$$, '42501', NULL, 'admin: no SELECT on deliveries');
+SELECT throws_ok($$SELECT * FROM globalsync.full_sync_state$$, '42501', NULL, 'admin: no SELECT on full_sync_state');
+SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('globalsync.patient_registrations', NULL, 10)$$,
+    '42501', NULL, 'admin: snapshot_chunk() is denied (it reads every row of a table as the owner would)');
+SELECT throws_ok(format('SELECT globalsync._run_begin(%L, %L, %L, NULL, NULL)', 'SYN_TAPADMIN0001', :'tap_tgt', 'MANUAL_SYNC'),
+    '42501', NULL, 'admin: the worker''s internal functions are denied (_run_begin)');
+SELECT throws_ok($$SELECT globalsync._purge_history('0')$$, '42501', NULL, 'admin: the worker''s internal functions are denied (_purge_history)');
+SELECT is(globalsync.remove_target(:'tap_tgt'), true, 'admin: remove_target() works');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,0 +1,677 @@
+-- 006_sync_api.sql: contracts of the sync engine's SQL API.
+--
+-- validate_target_kind(), add_target(), alter_target(), remove_target()
+-- (every validation error with its SQLSTATE, how options are normalised,
+-- the target_state row and the consumer target:<id> a target comes and
+-- goes with), start_sync(), sync_status(), cancel_sync(), wait_sync(),
+-- replay_dead_letter() and discard_dead_letter() (unknown ids, wrong
+-- states, what each changes), and the two functions full syncs read
+-- tables with: snapshot_row() (a row exactly as capture logs it) and
+-- snapshot_chunk() (primary key paging, composite keys, facility filter).
+--
+-- The pgTAP database runs on a server whose globalsync worker is active.
+-- Everything here happens inside this file's one transaction and is rolled
+-- back: no target, sync or dead letter made here is ever committed, so the
+-- worker never sees one and every state asserted here stays put.  What the
+-- worker does with committed targets is the TAP tests' business.
+
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SELECT plan(145);
+
+-- ===================================================================
+-- fixtures, as the superuser running the suite
+-- ===================================================================
+SET LOCAL lock_timeout = '10s';
+
+INSERT INTO globalsync.facilities (facility_id, name, timezone, location) VALUES
+    ('FAC_TAPSYNC1', 'TAP Sync Clinic', 'Asia/Kolkata', 'Mumbai'),
+    ('FAC_TAPSYNC2', 'TAP Sync Annex', 'America/New_York', 'Boston');
+
+CREATE SCHEMA tap_sync;
+-- tracked, one excluded and one masked column, a facility
+CREATE TABLE tap_sync.people (
+    id          integer PRIMARY KEY,
+    name        text,
+    note        text,
+    ssn         text,
+    facility_id text
+);
+-- tracked, a composite key (text, integer), a facility
+CREATE TABLE tap_sync.visits (
+    site        text,
+    n           integer,
+    facility_id text,
+    note        text,
+    PRIMARY KEY (site, n)
+);
+-- tracked, no facility column, a name that needs quoting
+CREATE TABLE tap_sync."Odd Name" (k integer PRIMARY KEY, v text);
+-- not tracked
+CREATE TABLE tap_sync.plain (id integer PRIMARY KEY);
+-- no primary key
+CREATE TABLE tap_sync.no_key (x integer);
+SELECT globalsync.track('tap_sync.people', exclude_columns => '{note}', mask_columns => '{ssn}');
+SELECT globalsync.track('tap_sync.visits');
+SELECT globalsync.track('tap_sync."Odd Name"');
+
+-- every key of a table, read chunk after chunk as a full sync does: each
+-- chunk starts after the last key of the one before
+CREATE FUNCTION pg_temp.tap_all_pages(tbl regclass, size integer, facilities text[]) RETURNS SETOF text[]
+    LANGUAGE plpgsql AS $$
+DECLARE
+    after text[];
+    k text[];
+    n integer;
+BEGIN
+    FOR i IN 1..1000 LOOP
+        n := 0;
+        FOR k IN SELECT c.pk_values FROM globalsync.snapshot_chunk(tbl, after, size, facilities) c LOOP
+            RETURN NEXT k;
+            after := k;
+            n := n + 1;
+        END LOOP;
+        EXIT WHEN n < size;
+    END LOOP;
+END
+$$;
+
+-- the SQLSTATE, message, detail and hint a statement fails with
+CREATE FUNCTION pg_temp.tap_error(sql text,
+        OUT err_state text, OUT err_message text, OUT err_detail text, OUT err_hint text)
+    LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
+                            err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+END
+$$;
+
+-- ===================================================================
+-- validate_target_kind: the driver's checks
+-- ===================================================================
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('file', 'exports/warehouse', '{}')$$,
+    'validate_target_kind(): a relative folder is a valid file endpoint');
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('file', 'a/b_c-d.e/..f/F9', '{}')$$,
+    'validate_target_kind(): letters, digits, _ - . and / segments are accepted (..f is a name, not ..)');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('file', 'x',
+        '{"schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
+    'validate_target_kind(): the file driver accepts the common options (their values are checked elsewhere)');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1:9/', '{}')$$,
+    '0A000', 'targets of kind "http" are not supported yet',
+    'validate_target_kind(): kind http has no driver yet (0A000)');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('ftp', 'x', '{}')$$,
+    '0A000', 'targets of kind "ftp" are not supported yet',
+    'validate_target_kind(): a kind without a driver fails with 0A000');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'file', e, '{}'))).*
+        FROM unnest(ARRAY['/abs', '../x', 'a/../b', './x', 'a/.', 'a//b', 'a b', 'a\b', 'é', '', repeat('x', 201)]) e$$,
+    $$SELECT e, '22023' AS err_state, format('invalid endpoint for a file target: "%s"', e) AS err_message,
+             format('The endpoint of a file target is a folder below globalsync.file_target_dir, but %s.', why) AS err_detail,
+             'Use a relative folder name such as ''exports/warehouse''.' AS err_hint
+        FROM (VALUES ('/abs', 'it is an absolute path'),
+                     ('../x', 'it contains a "." or ".." segment'),
+                     ('a/../b', 'it contains a "." or ".." segment'),
+                     ('./x', 'it contains a "." or ".." segment'),
+                     ('a/.', 'it contains a "." or ".." segment'),
+                     ('a//b', 'it contains an empty path segment'),
+                     ('a b', 'it contains a character other than letters, digits, ''_'', ''-'', ''.'' and ''/'''),
+                     ('a\b', 'it contains a character other than letters, digits, ''_'', ''-'', ''.'' and ''/'''),
+                     ('é', 'it contains a character other than letters, digits, ''_'', ''-'', ''.'' and ''/'''),
+                     ('', 'it is empty'),
+                     (repeat('x', 201), 'it is longer than 200 characters')) v(e, why)$$,
+    'validate_target_kind(): endpoints that could leave file_target_dir fail with 22023, saying why');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('file', 'x', '{"schedule": "manual", "color": "red"}')$$))::text,
+    ROW('22023', 'unknown option "color" for a file target',
+        'File targets take only schedule, tables, facilities, max_batch_events and max_batch_bytes.',
+        'Remove the option.')::text,
+    'validate_target_kind(): an option the file driver does not know fails with 22023');
+
+-- ===================================================================
+-- add_target: validation
+-- ===================================================================
+CREATE TEMP TABLE tap_counts AS
+    SELECT (SELECT count(*) FROM globalsync.targets) AS targets,
+           (SELECT count(*) FROM globalsync.target_state) AS states,
+           (SELECT count(*) FROM globalsync.consumers) AS consumers;
+
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'ftp', 'x')$$,
+    '22023', 'unknown target kind: "ftp"', 'add_target(): an unknown kind fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'FILE', 'x')$$,
+    '22023', 'unknown target kind: "FILE"', 'add_target(): kinds are lower case');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', NULL, 'x')$$,
+    '22023', 'unknown target kind: "<NULL>"', 'add_target(): a NULL kind fails with 22023');
+SELECT set_eq(
+    $$SELECT k, (pg_temp.tap_error(format('SELECT globalsync.add_target(%L, %L, %L)', 'tap bad', k, 'https://127.0.0.1:9/x'))).err_state
+        FROM unnest(ARRAY['http', 's3', 'snowflake', 'fhir']) k$$,
+    $$VALUES ('http', '0A000'), ('s3', '0A000'), ('snowflake', '0A000'), ('fhir', '0A000')$$,
+    'add_target(): the kinds http, s3, snowflake and fhir are known but not supported yet (0A000)');
+SELECT throws_ok($$SELECT globalsync.add_target('  ', 'file', 'x')$$,
+    '22023', 'target name must not be empty', 'add_target(): a blank name fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target(NULL, 'file', 'x')$$,
+    '22023', 'target name must not be empty', 'add_target(): a NULL name fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', ' ')$$,
+    '22023', 'target endpoint must not be empty', 'add_target(): a blank endpoint fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', NULL)$$,
+    '22023', 'target endpoint must not be empty', 'add_target(): a NULL endpoint fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', '/abs')$$,
+    '22023', 'invalid endpoint for a file target: "/abs"', 'add_target(): an absolute endpoint fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', '../x')$$,
+    '22023', 'invalid endpoint for a file target: "../x"', 'add_target(): an endpoint with .. fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'a//b')$$,
+    '22023', 'invalid endpoint for a file target: "a//b"', 'add_target(): an endpoint with an empty segment fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'a b')$$,
+    '22023', 'invalid endpoint for a file target: "a b"', 'add_target(): an endpoint with a space fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '[1]')$$,
+    '22023', 'target options must be a JSON object', 'add_target(): options that are not an object fail with 22023');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": "soon"}')$$))::text,
+    ROW('22023', 'invalid schedule: "soon"', 'A schedule is ''realtime'', ''manual'' or an interval.',
+        'Use for example ''15 minutes'' or ''1 hour''.')::text,
+    'add_target(): schedule ''soon'' fails with 22023, saying what a schedule is');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": "0 seconds"}')$$))::text,
+    ROW('22023', 'schedule interval 0 seconds is out of range',
+        'A scheduled target syncs at most once a second and at least once a year.', '')::text,
+    'add_target(): schedule ''0 seconds'' fails with 22023 (at most once a second)');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": "999 milliseconds"}')$$,
+    '22023', 'schedule interval 999 milliseconds is out of range', 'add_target(): a schedule under a second fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": "367 days"}')$$,
+    '22023', 'schedule interval 367 days is out of range', 'add_target(): a schedule over a year fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": 15}')$$,
+    '22023', 'option "schedule" must be a string', 'add_target(): a schedule that is not a string fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"schedule": "Manual"}')$$,
+    '22023', 'invalid schedule: "Manual"', 'add_target(): schedules are lower case (''Manual'' is not ''manual'')');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"tables": ["tap_sync.plain"]}')$$))::text,
+    ROW('22023', 'table "tap_sync.plain" in option "tables" is not a tracked table', '',
+        'Track it first with globalsync.track(), or see globalsync.tracked_tables.')::text,
+    'add_target(): a table that is not tracked fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"tables": ["tap_sync.people", "tap_sync.nope"]}')$$,
+    '22023', 'table "tap_sync.nope" in option "tables" is not a tracked table',
+    'add_target(): a table that does not exist fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"tables": []}')$$,
+    '22023', 'option "tables" must be a non-empty array of table names', 'add_target(): an empty tables list fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"tables": "tap_sync.people"}')$$,
+    '22023', 'option "tables" must be a non-empty array of table names', 'add_target(): tables that is not an array fails with 22023');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"facilities": ["FAC_TAPSYNC1", "FAC_TAPNONE1"]}')$$))::text,
+    ROW('22023', 'facility "FAC_TAPNONE1" in option "facilities" does not exist', '', 'See globalsync.list_facilities().')::text,
+    'add_target(): an unknown facility fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"facilities": [1]}')$$,
+    '22023', 'option "facilities" must be a non-empty array of facility ids', 'add_target(): facilities that are not strings fail with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_batch_events": 0}')$$,
+    '22023', 'option "max_batch_events" must be an integer between 1 and 100000', 'add_target(): max_batch_events 0 fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_batch_events": 100001}')$$,
+    '22023', 'option "max_batch_events" must be an integer between 1 and 100000', 'add_target(): max_batch_events over 100000 fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_batch_events": 1.5}')$$,
+    '22023', 'option "max_batch_events" must be an integer between 1 and 100000', 'add_target(): a fractional max_batch_events fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_batch_events": "10"}')$$,
+    '22023', 'option "max_batch_events" must be an integer between 1 and 100000', 'add_target(): max_batch_events as a string fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_batch_bytes": 1023}')$$,
+    '22023', 'option "max_batch_bytes" must be an integer between 1024 and 1073741824', 'add_target(): max_batch_bytes under 1024 fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"color": "red"}')$$,
+    '22023', 'unknown option "color" for a file target', 'add_target(): an unknown option for a file target fails with 22023');
+SELECT is(
+    (SELECT ARRAY[count(*) FILTER (WHERE name LIKE 'tap bad%')] FROM globalsync.targets)
+        || (SELECT ARRAY[(SELECT count(*) FROM globalsync.targets) - targets,
+                         (SELECT count(*) FROM globalsync.target_state) - states,
+                         (SELECT count(*) FROM globalsync.consumers) - consumers] FROM tap_counts),
+    ARRAY[0, 0, 0, 0]::bigint[],
+    'add_target(): a refused target leaves no target, target_state or consumer behind');
+
+-- ===================================================================
+-- add_target: what it makes
+-- ===================================================================
+SELECT globalsync.add_target('  TAP file target  ', 'file', 'tap/exports') AS tap_t1 \gset
+SELECT matches(:'tap_t1'::text, '^TGT_[A-Z0-9]{8}$', 'add_target() returns a TGT_ id with 8 characters');
+SELECT is(
+    (SELECT ROW(name, kind, endpoint, options, is_active, last_sync_time IS NULL)::text
+       FROM globalsync.targets WHERE target_id = :'tap_t1'),
+    ROW('TAP file target', 'file', 'tap/exports', '{}'::jsonb, true, true)::text,
+    'add_target(): the target is stored active, name trimmed, options {} by default, never synced');
+SELECT is(
+    (SELECT ROW(consumer, position_batch, position, consecutive_failures, breaker_until, last_scheduled_at,
+                last_success_at, last_failure_at, last_error)::text
+       FROM globalsync.target_state WHERE target_id = :'tap_t1'),
+    ROW('target:' || :'tap_t1', NULL::bigint, 0::bigint, 0, NULL::timestamptz, NULL::timestamptz,
+        NULL::timestamptz, NULL::timestamptz, NULL::text)::text,
+    'add_target(): its target_state row names consumer target:<id>, cursor at 0, breaker closed, no outcome yet');
+SELECT is(
+    (SELECT ROW(c.batch_id, c.last_tick = (SELECT max(tick_id) FROM globalsync.ticks))::text
+       FROM globalsync.consumers c WHERE c.consumer = 'target:' || :'tap_t1'),
+    ROW(NULL::bigint, true)::text,
+    'add_target(): consumer target:<id> is registered at the newest tick, no batch open (it gets what commits from now on)');
+SELECT throws_ok($$SELECT globalsync.add_target('TAP file target', 'file', 'tap/other')$$,
+    '23505', 'a target named "TAP file target" already exists', 'add_target(): a name already used fails with 23505');
+SELECT globalsync.add_target('tap null options', 'file', 'tap/null', NULL) AS tap_tnull \gset
+SELECT is((SELECT options FROM globalsync.targets WHERE target_id = :'tap_tnull'), '{}'::jsonb,
+    'add_target(): NULL options are stored as {}');
+
+-- options are kept as given, tables spelt as the change log spells them
+SELECT globalsync.add_target('tap options target', 'file', 'tap/options',
+    '{"schedule": "15 minutes", "facilities": ["FAC_TAPSYNC1"], "max_batch_events": 500, "max_batch_bytes": 65536,
+      "tables": ["tap_sync.people", "TAP_SYNC.PEOPLE", " tap_sync . visits ", "tap_sync.\"Odd Name\"", "globalsync.patient_registrations"]}') AS tap_t2 \gset
+SELECT is(
+    (SELECT options - 'tables' FROM globalsync.targets WHERE target_id = :'tap_t2'),
+    '{"schedule": "15 minutes", "facilities": ["FAC_TAPSYNC1"], "max_batch_events": 500, "max_batch_bytes": 65536}'::jsonb,
+    'add_target(): schedule, facilities and batch limits are stored as given');
+SELECT bag_eq(
+    $$SELECT jsonb_array_elements_text(options -> 'tables') FROM globalsync.targets WHERE target_id = '$$ || :'tap_t2' || $$'$$,
+    ARRAY['globalsync.patient_registrations', 'tap_sync."Odd Name"', 'tap_sync.people', 'tap_sync.visits'],
+    'add_target(): tables are stored schema-qualified, quoted as needed, each once, whatever the spelling');
+-- The spec spells option tables "as shown in tracked_tables.table_name",
+-- and the refusal's hint points there; that column is a regclass, shown
+-- without its schema when the schema is on the viewer's search_path.  But
+-- add_target() runs with search_path = pg_catalog, pg_temp, so such a name
+-- (any table in public, with the default search_path) is refused.  Kept
+-- as a TODO test until the extension resolves it (or the spec changes).
+SET LOCAL search_path = tap_sync, public;
+SELECT is((SELECT table_name::text FROM globalsync.tracked_tables WHERE schema_name = 'tap_sync' AND relation_name = 'people'),
+    'people', 'tracked_tables shows tap_sync.people as people when tap_sync is on the search_path');
+SELECT todo('extension bug: add_target() resolves table names with its own search_path (pg_catalog, pg_temp), so a name as tracked_tables shows it is refused', 1);
+SELECT lives_ok($$SELECT globalsync.add_target('tap unqualified tables', 'file', 'tap/unqualified', '{"tables": ["people"]}')$$,
+    'add_target(): a table spelt as tracked_tables shows it (unqualified, on the caller''s search_path) is accepted');
+RESET search_path;
+
+-- ===================================================================
+-- alter_target
+-- ===================================================================
+SELECT throws_ok($$SELECT globalsync.alter_target('TGT_TAPNONE1', name => 'x')$$,
+    '42704', 'target "TGT_TAPNONE1" does not exist', 'alter_target() of an unknown target fails with 42704');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, name => %L)', :'tap_t2', 'TAP file target'),
+    '23505', 'a target named "TAP file target" already exists', 'alter_target(): renaming to a name in use fails with 23505');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, name => %L)', :'tap_t2', '   '),
+    '22023', 'target name must not be empty', 'alter_target(): a blank name fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, endpoint => %L)', :'tap_t2', '../escape'),
+    '22023', 'invalid endpoint for a file target: "../escape"', 'alter_target(): a bad endpoint fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, options => %L)', :'tap_t2', '{"schedule": "soon"}'),
+    '22023', 'invalid schedule: "soon"', 'alter_target(): a bad schedule fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, options => %L)', :'tap_t2', '{"color": "red"}'),
+    '22023', 'unknown option "color" for a file target', 'alter_target(): an unknown option fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, options => %L)', :'tap_t2', '{"tables": ["tap_sync.plain"]}'),
+    '22023', 'table "tap_sync.plain" in option "tables" is not a tracked table', 'alter_target(): an untracked table fails with 22023');
+SELECT is(
+    (SELECT ROW(name, endpoint, options - 'tables', is_active)::text FROM globalsync.targets WHERE target_id = :'tap_t2'),
+    ROW('tap options target', 'tap/options',
+        '{"schedule": "15 minutes", "facilities": ["FAC_TAPSYNC1"], "max_batch_events": 500, "max_batch_bytes": 65536}'::jsonb,
+        true)::text,
+    'alter_target(): refused changes leave the target as it was');
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L)', :'tap_t2'), 'alter_target() with nothing to change works');
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, name => %L, endpoint => %L, options => %L)',
+                       :'tap_t2', '  tap renamed target ', 'tap/renamed', '{"schedule": "manual", "tables": ["TAP_SYNC.VISITS"]}'),
+    'alter_target() renames, moves and replaces the options');
+SELECT is(
+    (SELECT ROW(name, endpoint, options, is_active)::text FROM globalsync.targets WHERE target_id = :'tap_t2'),
+    ROW('tap renamed target', 'tap/renamed', '{"schedule": "manual", "tables": ["tap_sync.visits"]}'::jsonb, true)::text,
+    'alter_target(): name trimmed, endpoint changed, options replaced as a whole (and normalised)');
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, name => %L)', :'tap_t2', 'tap renamed target'),
+    'alter_target(): a target may keep its own name');
+-- the breaker: closed again only when the target is switched on
+UPDATE globalsync.target_state SET consecutive_failures = 7, breaker_until = now() + interval '1 hour'
+ WHERE target_id = :'tap_t2';
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, is_active => false)', :'tap_t2'), 'alter_target() switches a target off');
+SELECT is(
+    (SELECT ROW(t.is_active, s.consecutive_failures, s.breaker_until IS NOT NULL, t.options)::text
+       FROM globalsync.targets t JOIN globalsync.target_state s USING (target_id) WHERE target_id = :'tap_t2'),
+    ROW(false, 7, true, '{"schedule": "manual", "tables": ["tap_sync.visits"]}'::jsonb)::text,
+    'alter_target(is_active => false): the target is off, its breaker and options as they were');
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, is_active => true)', :'tap_t2'), 'alter_target() switches a target on');
+SELECT is(
+    (SELECT ROW(t.is_active, s.consecutive_failures, s.breaker_until)::text
+       FROM globalsync.targets t JOIN globalsync.target_state s USING (target_id) WHERE target_id = :'tap_t2'),
+    ROW(true, 0, NULL::timestamptz)::text,
+    'alter_target(is_active => true): the target is on with a closed breaker');
+
+-- ===================================================================
+-- start_sync
+-- ===================================================================
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.start_sync('TGT_TAPNONE1')$$))::text,
+    ROW('42704', 'target "TGT_TAPNONE1" does not exist', '', 'See globalsync.target_health for the targets.')::text,
+    'start_sync() of an unknown target fails with 42704');
+SELECT throws_ok($$SELECT globalsync.start_sync(NULL)$$, '42704', NULL, 'start_sync(NULL) fails with 42704');
+SELECT globalsync.add_target('tap inactive target', 'file', 'tap/inactive') AS tap_off \gset
+SELECT globalsync.alter_target(:'tap_off', is_active => false);
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L)', :'tap_off'),
+    '55000', 'target "tap inactive target" is not active', 'start_sync() of an inactive target fails with 55000');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L, mode => %L)', :'tap_t1', 'partial'),
+    '22023', 'invalid sync mode: "partial"', 'start_sync() with an unknown mode fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L, mode => NULL)', :'tap_t1'),
+    '22023', 'invalid sync mode: "<NULL>"', 'start_sync() with a NULL mode fails with 22023');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L, mode => %L)', :'tap_t1', 'FULL'),
+    '22023', 'invalid sync mode: "FULL"', 'start_sync(): modes are lower case');
+SELECT throws_ok(format('SELECT globalsync.start_sync(%L, %L)', :'tap_t1', 'FAC_TAPNONE1'),
+    '23503', 'facility "FAC_TAPNONE1" does not exist', 'start_sync() for an unknown facility fails with 23503');
+SELECT is_empty(format('SELECT 1 FROM globalsync.sync_log WHERE target_id IN (%L, %L)', :'tap_t1', :'tap_off'),
+    'start_sync(): refused syncs leave no sync_log row');
+
+SELECT globalsync.start_sync(:'tap_t1') AS tap_s1 \gset
+SELECT matches(:'tap_s1'::text, '^SYN_[A-Z0-9]{12}$', 'start_sync() returns a SYN_ id with 12 characters');
+SELECT is(
+    (SELECT ROW(target_id, source_facility_id, operation_type, status, record_count, records_failed, bytes_sent,
+                sync_completed_at, error_message, dead_letter_id, created_by_user, sync_started_at = now())::text
+       FROM globalsync.sync_log WHERE sync_id = :'tap_s1'),
+    ROW(:'tap_t1'::text, NULL::text, 'MANUAL_SYNC', 'queued', 0, 0, 0::bigint, NULL::globalsync.ist_timestamp,
+        NULL::text, NULL::bigint, session_user::text, true)::text,
+    'start_sync(): an incremental sync is queued as MANUAL_SYNC by the session user, nothing sent yet');
+SELECT globalsync.start_sync(:'tap_t1', 'FAC_TAPSYNC2', 'full') AS tap_s2 \gset
+SELECT is(
+    (SELECT ROW(source_facility_id, operation_type, status)::text FROM globalsync.sync_log WHERE sync_id = :'tap_s2'),
+    ROW('FAC_TAPSYNC2', 'FULL_SYNC', 'queued')::text,
+    'start_sync(mode => full) for a facility is queued as FULL_SYNC of that facility');
+SELECT isnt(:'tap_s1'::text, :'tap_s2'::text, 'start_sync() returns a new id each time');
+SELECT is(
+    (SELECT ROW(target_name, target_kind, facility_id, facility_name, operation_type, status)::text
+       FROM globalsync.sync_history WHERE sync_id = :'tap_s2'),
+    ROW('TAP file target', 'file', 'FAC_TAPSYNC2', 'TAP Sync Annex', 'FULL_SYNC', 'queued')::text,
+    'sync_history shows a queued sync with its target and facility names');
+
+-- ===================================================================
+-- sync_status, cancel_sync, wait_sync
+-- ===================================================================
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.sync_status('SYN_TAPNONE00001')$$))::text,
+    ROW('42704', 'sync "SYN_TAPNONE00001" does not exist', '', 'See globalsync.sync_history.')::text,
+    'sync_status() of an unknown sync fails with 42704');
+SELECT throws_ok($$SELECT globalsync.sync_status(NULL)$$, '42704', NULL, 'sync_status(NULL) fails with 42704');
+SELECT set_eq(
+    format('SELECT jsonb_object_keys(globalsync.sync_status(%L))', :'tap_s1'),
+    ARRAY['sync_id', 'target_id', 'facility_id', 'operation_type', 'status', 'step', 'total_steps', 'step_name',
+          'current_step', 'progress_percentage', 'records_found', 'records_sent', 'records_acknowledged',
+          'records_failed', 'bytes_sent', 'started_at', 'completed_at', 'last_updated', 'error'],
+    'sync_status() has exactly the documented keys');
+SELECT is(
+    globalsync.sync_status(:'tap_s1') - 'started_at' - 'last_updated',
+    jsonb_build_object('sync_id', :'tap_s1'::text, 'target_id', :'tap_t1'::text, 'facility_id', NULL,
+                       'operation_type', 'MANUAL_SYNC', 'status', 'queued', 'step', 0, 'total_steps', 8,
+                       'step_name', 'queued', 'current_step', 'waiting for the worker', 'progress_percentage', 0,
+                       'records_found', 0, 'records_sent', 0, 'records_acknowledged', 0, 'records_failed', 0,
+                       'bytes_sent', 0, 'completed_at', NULL, 'error', NULL),
+    'sync_status() of a queued sync: step 0 of 8, waiting for the worker');
+SELECT is(
+    ((globalsync.sync_status(:'tap_s1') ->> 'started_at')::timestamptz, (globalsync.sync_status(:'tap_s1') ->> 'last_updated')::timestamptz),
+    (now(), now()),
+    'sync_status(): started_at and last_updated of a queued sync are when it was queued');
+
+SELECT throws_ok($$SELECT globalsync.cancel_sync('SYN_TAPNONE00001')$$,
+    '42704', 'sync "SYN_TAPNONE00001" does not exist', 'cancel_sync() of an unknown sync fails with 42704');
+SELECT throws_ok($$SELECT globalsync.wait_sync('SYN_TAPNONE00001', '0')$$,
+    '42704', 'sync "SYN_TAPNONE00001" does not exist', 'wait_sync() of an unknown sync fails with 42704');
+SELECT clock_timestamp() AS tap_wait_from \gset
+SELECT is(globalsync.wait_sync(:'tap_s1', '20 milliseconds'), 'queued',
+    'wait_sync() returns the current status when the timeout passes first');
+SELECT ok(clock_timestamp() - :'tap_wait_from'::timestamptz >= interval '20 milliseconds',
+    'wait_sync() waited for its timeout');
+SELECT is(globalsync.cancel_sync(:'tap_s1'), true, 'cancel_sync() of a queued sync returns true');
+SELECT is(
+    (SELECT ROW(status, sync_completed_at = sync_started_at, duration_seconds, error_message)::text
+       FROM globalsync.sync_log WHERE sync_id = :'tap_s1'),
+    ROW('cancelled', true, 0::double precision, 'cancelled by ' || session_user)::text,
+    'cancel_sync(): the sync is cancelled, completed, and says by whom');
+SELECT is(
+    globalsync.sync_status(:'tap_s1') - 'started_at' - 'last_updated' - 'completed_at',
+    jsonb_build_object('sync_id', :'tap_s1'::text, 'target_id', :'tap_t1'::text, 'facility_id', NULL,
+                       'operation_type', 'MANUAL_SYNC', 'status', 'cancelled', 'step', 8, 'total_steps', 8,
+                       'step_name', 'cancelled', 'current_step', 'cancelled', 'progress_percentage', 0,
+                       'records_found', 0, 'records_sent', 0, 'records_acknowledged', 0, 'records_failed', 0,
+                       'bytes_sent', 0, 'error', 'cancelled by ' || session_user),
+    'sync_status() of a cancelled sync: its sync_log row, step 8 of 8');
+SELECT is(globalsync.cancel_sync(:'tap_s1'), false, 'cancel_sync() of a finished sync returns false');
+SELECT is(globalsync.wait_sync(:'tap_s1'), 'cancelled', 'wait_sync() of a finished sync returns its status at once');
+
+-- ===================================================================
+-- dead letters: replay and discard
+-- ===================================================================
+-- written here as the worker would, in each status
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, first_event_id, last_event_id,
+                                     attempts, error, status, settled_at)
+VALUES (:'tap_t1', :'tap_s2', 'tap-batch-dead', '[{"op": "I", "event_id": "1"}]', 1, 1, 1, 5, 'tap: refused', 'dead', NULL)
+RETURNING dead_letter_id AS tap_dl_dead \gset
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error, status, settled_at)
+VALUES (:'tap_t1', :'tap_s2', 'tap-batch-dead2', '[]', 0, 5, 'tap: refused', 'dead', NULL)
+RETURNING dead_letter_id AS tap_dl_dead2 \gset
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error, status, settled_at)
+VALUES (:'tap_t1', :'tap_s2', 'tap-batch-replayed', '[]', 0, 5, 'tap: refused', 'replayed', now())
+RETURNING dead_letter_id AS tap_dl_replayed \gset
+INSERT INTO globalsync.dead_letters (target_id, sync_id, batch_id, events, event_count, attempts, error, status, settled_at)
+VALUES (:'tap_t1', :'tap_s2', 'tap-batch-discarded', '[]', 0, 5, 'tap: refused', 'discarded', now())
+RETURNING dead_letter_id AS tap_dl_discarded \gset
+
+SELECT throws_ok($$SELECT globalsync.replay_dead_letter(-1)$$,
+    '42704', 'dead letter -1 does not exist', 'replay_dead_letter() of an unknown id fails with 42704');
+SELECT throws_ok($$SELECT globalsync.discard_dead_letter(-1)$$,
+    '42704', 'dead letter -1 does not exist', 'discard_dead_letter() of an unknown id fails with 42704');
+SELECT is(
+    (pg_temp.tap_error(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl_replayed)))::text,
+    ROW('55000', format('dead letter %s is replayed, not waiting', :tap_dl_replayed), '',
+        'Only dead letters with status dead can be replayed.')::text,
+    'replay_dead_letter() of a replayed dead letter fails with 55000');
+SELECT throws_ok(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl_discarded),
+    '55000', format('dead letter %s is discarded, not waiting', :tap_dl_discarded),
+    'replay_dead_letter() of a discarded dead letter fails with 55000');
+SELECT is(globalsync.discard_dead_letter(:tap_dl_replayed), false,
+    'discard_dead_letter() of a replayed dead letter returns false (it was not waiting)');
+SELECT is(globalsync.discard_dead_letter(:tap_dl_discarded), false,
+    'discard_dead_letter() of a discarded dead letter returns false');
+
+SELECT globalsync.replay_dead_letter(:tap_dl_dead) AS tap_retry \gset
+SELECT matches(:'tap_retry'::text, '^SYN_[A-Z0-9]{12}$', 'replay_dead_letter() returns the SYN_ id of the replay');
+SELECT is(
+    (SELECT ROW(target_id, operation_type, status, dead_letter_id, source_facility_id, created_by_user)::text
+       FROM globalsync.sync_log WHERE sync_id = :'tap_retry'),
+    ROW(:'tap_t1'::text, 'RETRY', 'queued', :tap_dl_dead::bigint, NULL::text, session_user::text)::text,
+    'replay_dead_letter(): a RETRY sync of the dead letter''s target is queued');
+SELECT is(
+    (SELECT ROW(status, replay_sync_id, settled_at)::text FROM globalsync.dead_letters WHERE dead_letter_id = :tap_dl_dead),
+    ROW('queued', :'tap_retry'::text, NULL::timestamptz)::text,
+    'replay_dead_letter(): the dead letter is queued for that sync, not settled yet');
+SELECT throws_ok(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl_dead),
+    '55000', format('dead letter %s is queued, not waiting', :tap_dl_dead),
+    'replay_dead_letter() of a dead letter already queued fails with 55000');
+SELECT is(globalsync.discard_dead_letter(:tap_dl_dead), false,
+    'discard_dead_letter() of a queued dead letter returns false and leaves it queued');
+SELECT is(globalsync.cancel_sync(:'tap_retry'), true, 'cancel_sync() of the queued RETRY returns true');
+SELECT is(
+    (SELECT ROW(status, replay_sync_id)::text FROM globalsync.dead_letters WHERE dead_letter_id = :tap_dl_dead),
+    ROW('dead', NULL::text)::text,
+    'cancel_sync() of a RETRY puts its dead letter back to dead');
+SELECT is(globalsync.discard_dead_letter(:tap_dl_dead2), true, 'discard_dead_letter() of a dead letter returns true');
+SELECT is(
+    (SELECT ROW(status, settled_at = now(), replay_sync_id)::text FROM globalsync.dead_letters WHERE dead_letter_id = :tap_dl_dead2),
+    ROW('discarded', true, NULL::text)::text,
+    'discard_dead_letter(): the dead letter is discarded and settled');
+SELECT is(
+    (SELECT ARRAY[o.dead_letters, o.queued_syncs, h.dead_letters]
+       FROM globalsync.dashboard_overview o, globalsync.target_health h WHERE h.target_id = :'tap_t1'),
+    ARRAY[(SELECT count(*) FROM globalsync.dead_letters WHERE status IN ('dead', 'queued')),
+          (SELECT count(*) FROM globalsync.sync_log WHERE status = 'queued'),
+          1],
+    'dashboard_overview and target_health count the dead letters still waiting (not the settled ones)');
+
+-- ===================================================================
+-- remove_target
+-- ===================================================================
+INSERT INTO globalsync.deliveries (target_id, sync_id, facility_id, events, lag_seconds)
+    VALUES (:'tap_t1', :'tap_s2', 'FAC_TAPSYNC1', 3, 0.25);
+SELECT is(globalsync.remove_target('TGT_TAPNONE1'), false, 'remove_target() of an unknown target returns false');
+SELECT is(globalsync.remove_target(:'tap_t1'), true, 'remove_target() returns true');
+SELECT is(
+    ARRAY[(SELECT count(*) FROM globalsync.targets WHERE target_id = :'tap_t1'),
+          (SELECT count(*) FROM globalsync.target_state WHERE target_id = :'tap_t1'),
+          (SELECT count(*) FROM globalsync.sync_log WHERE target_id = :'tap_t1'),
+          (SELECT count(*) FROM globalsync.dead_letters WHERE target_id = :'tap_t1'),
+          (SELECT count(*) FROM globalsync.deliveries WHERE target_id = :'tap_t1')],
+    ARRAY[0, 0, 0, 0, 0]::bigint[],
+    'remove_target(): the target goes with its state, history, dead letters and delivery statistics');
+SELECT is_empty(format('SELECT 1 FROM globalsync.consumers WHERE consumer = %L', 'target:' || :'tap_t1'),
+    'remove_target(): consumer target:<id> is unregistered (the log stops waiting for it)');
+SELECT isnt_empty(format('SELECT 1 FROM globalsync.consumers WHERE consumer = %L', 'target:' || :'tap_t2'),
+    'remove_target(): other targets keep their consumers');
+SELECT is(globalsync.remove_target(:'tap_t1'), false, 'remove_target() of a removed target returns false');
+
+-- ===================================================================
+-- snapshot_row: a row exactly as capture logs it
+-- ===================================================================
+INSERT INTO tap_sync.people VALUES
+    (1, 'Asha Rao', 'not for targets', '123-45-6789', 'FAC_TAPSYNC1'),
+    (2, 'Ravi Iyer', NULL, NULL, 'FAC_TAPSYNC2'),
+    (3, 'Meera Das', 'x', '987-65-4321', NULL);
+CREATE TEMP VIEW tap_logged AS
+    SELECT l.event_id, l.table_name, l.op, l.pk, l.row_data, l.facility_id
+      FROM globalsync.change_log l WHERE l.xid = pg_current_xact_id();
+SELECT set_eq(
+    $$SELECT s -> 'pk' AS pk, s -> 'row' AS row_data, s ->> 'facility_id' AS facility_id
+        FROM tap_sync.people p, globalsync.snapshot_row('tap_sync.people', p) s$$,
+    $$SELECT pk, row_data, facility_id FROM tap_logged WHERE table_name = 'tap_sync.people' AND op = 'I'$$,
+    'snapshot_row() of each inserted row equals the pk, row and facility_id capture logged for it');
+SELECT is(
+    (SELECT globalsync.snapshot_row('tap_sync.people', p) FROM tap_sync.people p WHERE id = 1),
+    (SELECT jsonb_build_object('pk', pk, 'row', row_data, 'facility_id', facility_id)
+       FROM tap_logged WHERE table_name = 'tap_sync.people' AND op = 'I' AND pk = '{"id": 1}'),
+    'snapshot_row() is exactly {pk, row, facility_id} as logged');
+SELECT is(
+    (SELECT ARRAY[s -> 'row' ? 'note', s #>> '{row,ssn}' ~ '^[0-9a-f]{64}$', s #>> '{row,ssn}' = '123-45-6789']
+       FROM tap_sync.people p, globalsync.snapshot_row('tap_sync.people', p) s WHERE p.id = 1),
+    ARRAY[false, true, false],
+    'snapshot_row(): the excluded column is left out, the masked one is a 64-hex-digit hash, not the value');
+SELECT is(
+    (SELECT s FROM tap_sync.people p, globalsync.snapshot_row('tap_sync.people', p) s WHERE p.id = 3),
+    ('{"pk": {"id": 3}, "row": {"id": 3, "ssn": "' || (SELECT row_data ->> 'ssn' FROM tap_logged WHERE pk = '{"id": 3}' AND op = 'I')
+        || '", "name": "Meera Das", "facility_id": null}, "facility_id": null}')::jsonb,
+    'snapshot_row(): a row without a facility has facility_id null');
+UPDATE tap_sync.people SET name = 'Asha R. Rao', ssn = '111-22-3333', note = 'changed' WHERE id = 1;
+SELECT is(
+    (SELECT globalsync.snapshot_row('tap_sync.people', p) -> 'row' FROM tap_sync.people p WHERE id = 1),
+    (SELECT row_data FROM tap_logged WHERE table_name = 'tap_sync.people' AND op = 'U' AND pk = '{"id": 1}'),
+    'snapshot_row() after an UPDATE equals the new row capture logged (masked value rehashed)');
+SELECT patient_id AS tap_patient
+  FROM globalsync.register_patient('TAP Snapshot Patient', '1990-01-01', '+91 98765 43210', 'tap@example.org',
+                                   'FAC_TAPSYNC1', 'America/New_York', '2025-10-10 09:30:00') \gset
+SELECT is(
+    (SELECT globalsync.snapshot_row('globalsync.patient_registrations', r)
+       FROM globalsync.patient_registrations r WHERE patient_id = :'tap_patient'),
+    (SELECT jsonb_build_object('pk', pk, 'row', row_data, 'facility_id', facility_id)
+       FROM tap_logged WHERE table_name = 'globalsync.patient_registrations' AND op = 'I'
+        AND row_data ->> 'patient_name' = 'TAP Snapshot Patient'),
+    'snapshot_row() of a patient registration (zoned and IST times, generated columns) equals what capture logged');
+INSERT INTO tap_sync.plain VALUES (1);
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.snapshot_row('tap_sync.plain', p) FROM tap_sync.plain p$$))::text,
+    ROW('55000', 'table "plain" is not tracked', '', 'Track it with globalsync.track().')::text,
+    'snapshot_row() of a table that is not tracked fails with 55000');
+INSERT INTO tap_sync.visits (site, n, facility_id, note) VALUES ('v', 1, 'FAC_TAPSYNC1', 'first visit');
+SELECT throws_ok($$SELECT globalsync.snapshot_row('tap_sync.people', v) FROM tap_sync.visits v$$,
+    '42804', 'the row passed to snapshot_row() is not a row of "people"',
+    'snapshot_row() of a row of another table fails with 42804');
+DELETE FROM tap_sync.visits;
+
+-- ===================================================================
+-- snapshot_chunk: primary key paging, composite keys, facilities
+-- ===================================================================
+INSERT INTO tap_sync.people VALUES (10, 'Kiran Shah', NULL, NULL, 'FAC_TAPSYNC1'), (20, 'Lata Rao', NULL, NULL, 'FAC_TAPSYNC2');
+-- people now has ids 1, 2, 3, 10, 20 (10 after 3: key order, not text order)
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.people', NULL, 2)$$,
+    $$VALUES ('{1}'::text[]), ('{2}')$$,
+    'snapshot_chunk(): the first chunk is the first max_rows keys');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.people', '{2}', 2)$$,
+    $$VALUES ('{3}'::text[]), ('{10}')$$,
+    'snapshot_chunk(): the next chunk starts after the given key, in key order (10 after 3)');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.people', '{10}', 2)$$,
+    $$VALUES ('{20}'::text[])$$,
+    'snapshot_chunk(): the last chunk is short');
+SELECT is_empty($$SELECT * FROM globalsync.snapshot_chunk('tap_sync.people', '{20}', 2)$$,
+    'snapshot_chunk() after the last key returns nothing');
+SELECT is_empty($$SELECT * FROM globalsync.snapshot_chunk('tap_sync.people', '{5}', 0)$$,
+    'snapshot_chunk() of 0 rows returns nothing');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.people', '{4}', 10)$$,
+    $$VALUES ('{10}'::text[]), ('{20}')$$,
+    'snapshot_chunk(): the key after which to start need not exist');
+SELECT set_eq(
+    $$SELECT c.line::jsonb FROM globalsync.snapshot_chunk('tap_sync.people', NULL, 100) c$$,
+    $$SELECT '{"table": "tap_sync.people", "op": "R"}'::jsonb || globalsync.snapshot_row('tap_sync.people', p)
+        FROM tap_sync.people p$$,
+    'snapshot_chunk(): each line is {"table", "op": "R"} and the row''s snapshot_row()');
+SELECT is_empty($$SELECT * FROM globalsync.snapshot_chunk('tap_sync."Odd Name"', NULL, 1)$$,
+    'snapshot_chunk() of an empty table returns nothing');
+INSERT INTO tap_sync."Odd Name" VALUES (1, 'one');
+SELECT is(
+    (SELECT c.line::jsonb FROM globalsync.snapshot_chunk('tap_sync."Odd Name"', NULL, 1) c),
+    '{"table": "tap_sync.\"Odd Name\"", "op": "R", "pk": {"k": 1}, "row": {"k": 1, "v": "one"}, "facility_id": null}'::jsonb,
+    'snapshot_chunk(): the table is named as the change log names it (quoted as needed)');
+-- a composite key (text, integer)
+INSERT INTO tap_sync.visits (site, n, facility_id, note)
+SELECT s, n, CASE WHEN n % 2 = 0 THEN 'FAC_TAPSYNC1' ELSE 'FAC_TAPSYNC2' END, s || n
+  FROM unnest(ARRAY['a', 'b', 'c']) s, unnest(ARRAY[1, 2, 10]) n;
+-- the spelling of option tables is the change log's: a target of the
+-- tables just written names them exactly as their events do
+SELECT set_eq(
+    format($$SELECT jsonb_array_elements_text(options -> 'tables') FROM globalsync.targets WHERE target_id = %L$$,
+           globalsync.add_target('tap spelling target', 'file', 'tap/spelling',
+                                 '{"tables": ["tap_sync.people", "tap_sync.visits", "tap_sync.\"Odd Name\""]}')),
+    $$SELECT DISTINCT table_name FROM tap_logged WHERE table_name LIKE 'tap\_sync.%'$$,
+    'add_target(): option tables names each table exactly as change_log.table_name does');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.visits', NULL, 4)$$,
+    $$VALUES ('{a,1}'::text[]), ('{a,2}'), ('{a,10}'), ('{b,1}')$$,
+    'snapshot_chunk() of a composite key: ordered by the whole key, each column by its type');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.visits', '{a,2}', 3)$$,
+    $$VALUES ('{a,10}'::text[]), ('{b,1}'), ('{b,2}')$$,
+    'snapshot_chunk() of a composite key continues after the key as a whole (a,10 before b,1)');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.visits', '{b,10}', 10)$$,
+    $$VALUES ('{c,1}'::text[]), ('{c,2}'), ('{c,10}')$$,
+    'snapshot_chunk() of a composite key: the last page');
+SELECT results_eq(
+    $$SELECT array_to_string(k, ':') FROM pg_temp.tap_all_pages('tap_sync.visits', 2, NULL) k$$,
+    $$SELECT site || ':' || n FROM tap_sync.visits ORDER BY site, n$$,
+    'snapshot_chunk(): paging by the last key of each chunk (as a full sync does) returns every row once, in key order');
+SELECT results_eq(
+    $$SELECT array_to_string(k, ':') FROM pg_temp.tap_all_pages('tap_sync.visits', 2, ARRAY['FAC_TAPSYNC2']) k$$,
+    $$SELECT site || ':' || n FROM tap_sync.visits WHERE facility_id = 'FAC_TAPSYNC2' ORDER BY site, n$$,
+    'snapshot_chunk(): paging with a facility filter returns every row of the facility once, in key order');
+-- the facility filter
+SELECT results_eq(
+    $$SELECT pk_values, line::jsonb ->> 'facility_id'
+        FROM globalsync.snapshot_chunk('tap_sync.visits', NULL, 10, ARRAY['FAC_TAPSYNC1'])$$,
+    $$VALUES ('{a,2}'::text[], 'FAC_TAPSYNC1'), ('{a,10}', 'FAC_TAPSYNC1'), ('{b,2}', 'FAC_TAPSYNC1'),
+             ('{b,10}', 'FAC_TAPSYNC1'), ('{c,2}', 'FAC_TAPSYNC1'), ('{c,10}', 'FAC_TAPSYNC1')$$,
+    'snapshot_chunk() with facilities returns only those facilities'' rows, in key order');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.visits', '{a,2}', 1, ARRAY['FAC_TAPSYNC2'])$$,
+    $$VALUES ('{b,1}'::text[])$$,
+    'snapshot_chunk() with facilities pages after the given key');
+SELECT results_eq(
+    $$SELECT count(*)::int FROM globalsync.snapshot_chunk('tap_sync.visits', NULL, 100, ARRAY['FAC_TAPSYNC1', 'FAC_TAPSYNC2'])$$,
+    $$VALUES (9)$$,
+    'snapshot_chunk() with several facilities returns the rows of each');
+SELECT is_empty($$SELECT * FROM globalsync.snapshot_chunk('tap_sync.visits', NULL, 100, ARRAY['FAC_TAPNONE1'])$$,
+    'snapshot_chunk() with a facility that has no rows returns nothing');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync.people', NULL, 100, ARRAY['FAC_TAPSYNC2'])$$,
+    $$VALUES ('{2}'::text[]), ('{20}')$$,
+    'snapshot_chunk() with facilities leaves out rows without a facility');
+SELECT is_empty($$SELECT * FROM globalsync.snapshot_chunk('tap_sync."Odd Name"', NULL, 100, ARRAY['FAC_TAPSYNC1'])$$,
+    'snapshot_chunk() with facilities of a table without facility_id returns nothing');
+SELECT results_eq(
+    $$SELECT pk_values FROM globalsync.snapshot_chunk('tap_sync."Odd Name"', NULL, 100)$$,
+    $$VALUES ('{1}'::text[])$$,
+    'snapshot_chunk() without facilities of a table without facility_id returns its rows');
+SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('tap_sync.no_key', NULL, 10)$$,
+    '55000', 'table tap_sync.no_key has no primary key', 'snapshot_chunk() of a table without a primary key fails with 55000');
+
+SELECT * FROM finish();
+ROLLBACK;
