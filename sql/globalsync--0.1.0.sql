@@ -1570,6 +1570,39 @@ COMMENT ON FUNCTION globalsync.snapshot_row(regclass, record) IS
 
 -- targets
 
+CREATE FUNCTION globalsync._resolve_tracked(name text)
+    RETURNS regclass
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rel regclass;
+    v_n integer;
+BEGIN
+    -- schema-qualified, however quoted
+    v_rel := to_regclass(name);
+    IF v_rel IS NULL THEN
+        -- a bare name: the one tracked table of that name, whatever its schema
+        SELECT min(t.tgrelid::regclass::oid)::regclass, count(*) INTO v_rel, v_n
+          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+         WHERE t.tgname = 'globalsync_capture'
+           AND (c.relname = name OR quote_ident(c.relname) = name);
+        IF v_n > 1 THEN
+            RAISE EXCEPTION 'table name "%" in option "tables" is ambiguous', name USING ERRCODE = '22023',
+                DETAIL = format('%s tracked tables in different schemas have that name.', v_n),
+                HINT = 'Qualify it with its schema, for example public.patients.';
+        END IF;
+    END IF;
+    IF v_rel IS NULL OR NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = v_rel AND t.tgname = 'globalsync_capture') THEN
+        RAISE EXCEPTION 'table "%" in option "tables" is not a tracked table', name USING ERRCODE = '22023',
+            HINT = 'Track it first with globalsync.track(), or see globalsync.tracked_tables.';
+    END IF;
+    RETURN v_rel;
+END
+$$;
+COMMENT ON FUNCTION globalsync._resolve_tracked(text) IS
+    'internal: the tracked table a name in a target''s tables option means (schema-qualified, or a bare name of exactly one tracked table)';
+
 CREATE FUNCTION globalsync._check_target_options(options jsonb)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE
@@ -1611,18 +1644,11 @@ BEGIN
             RAISE EXCEPTION 'option "tables" must be a non-empty array of table names' USING ERRCODE = '22023',
                 HINT = 'Leave it out to send every tracked table.';
         END IF;
-        SELECT e INTO v_bad FROM jsonb_array_elements_text(options->'tables') e
-         WHERE to_regclass(e) IS NULL
-            OR NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = to_regclass(e) AND t.tgname = 'globalsync_capture')
-         LIMIT 1;
-        IF v_bad IS NOT NULL THEN
-            RAISE EXCEPTION 'table "%" in option "tables" is not a tracked table', v_bad USING ERRCODE = '22023',
-                HINT = 'Track it first with globalsync.track(), or see globalsync.tracked_tables.';
-        END IF;
-        -- spelled as the change log spells them: schema-qualified, quoted as needed
+        -- a name as tracked_tables shows it (schema-qualified or not) or as
+        -- the change log spells it; spelled like the change log from here on
         SELECT jsonb_agg(DISTINCT format('%I.%I', n.nspname, c.relname)) INTO v_tables
           FROM jsonb_array_elements_text(options->'tables') e
-          JOIN pg_class c ON c.oid = to_regclass(e)
+          JOIN pg_class c ON c.oid = globalsync._resolve_tracked(e)
           JOIN pg_namespace n ON n.oid = c.relnamespace;
         options := jsonb_set(options, '{tables}', v_tables);
     END IF;
@@ -1663,8 +1689,12 @@ AS $$
 DECLARE
     v_id text;
 BEGIN
-    IF name IS NULL OR btrim(name) = '' THEN
+    name := btrim(name);
+    IF name IS NULL OR name = '' THEN
         RAISE EXCEPTION 'target name must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF length(name) > 200 THEN
+        RAISE EXCEPTION 'target name is longer than 200 characters' USING ERRCODE = '22023';
     END IF;
     IF kind IS NULL OR kind NOT IN ('file', 'http', 's3', 'snowflake', 'fhir') THEN
         RAISE EXCEPTION 'unknown target kind: "%"', kind USING ERRCODE = '22023',
@@ -1708,6 +1738,9 @@ BEGIN
     IF name IS NOT NULL THEN
         IF btrim(name) = '' THEN
             RAISE EXCEPTION 'target name must not be empty' USING ERRCODE = '22023';
+        END IF;
+        IF length(btrim(name)) > 200 THEN
+            RAISE EXCEPTION 'target name is longer than 200 characters' USING ERRCODE = '22023';
         END IF;
         IF EXISTS (SELECT FROM globalsync.targets x WHERE x.name = btrim(alter_target.name)
                      AND x.target_id <> t.target_id) THEN
@@ -1875,6 +1908,7 @@ BEGIN
          WHERE l.sync_id = cancel_sync.sync_id;
         UPDATE globalsync.dead_letters d SET status = 'dead', replay_sync_id = NULL
          WHERE d.replay_sync_id = cancel_sync.sync_id AND d.status = 'queued';
+        DELETE FROM globalsync.full_sync_state f WHERE f.sync_id = cancel_sync.sync_id;
         RETURN true;
     END IF;
     RETURN false;
@@ -2025,6 +2059,11 @@ DECLARE
     s globalsync.target_state;
     v_last bigint;
 BEGIN
+    -- consumers of targets deleted from the table directly would hold the
+    -- log back for ever
+    DELETE FROM globalsync.consumers c
+     WHERE c.consumer LIKE 'target:%'
+       AND NOT EXISTS (SELECT FROM globalsync.targets x WHERE 'target:' || x.target_id = c.consumer);
     FOR t IN SELECT * FROM globalsync.targets x ORDER BY x.target_id LOOP
         BEGIN
             -- a target inserted into the table directly gets its state here
@@ -2148,6 +2187,7 @@ AS $$
 DECLARE
     l globalsync.sync_log;
 BEGIN
+    DELETE FROM globalsync.full_sync_state f WHERE f.sync_id = _run_end.sync_id;
     SELECT * INTO l FROM globalsync.sync_log x WHERE x.sync_id = _run_end.sync_id;
     IF NOT FOUND THEN
         RETURN;
@@ -2344,6 +2384,10 @@ BEGIN
     DELETE FROM globalsync.deliveries d WHERE d.acked_at < now() - retention;
     DELETE FROM globalsync.dead_letters d WHERE d.status IN ('replayed', 'discarded') AND d.settled_at < now() - retention;
     GET DIAGNOSTICS m = ROW_COUNT;
+    -- snapshot progress of syncs that no longer run (or no longer exist)
+    DELETE FROM globalsync.full_sync_state f
+     WHERE NOT EXISTS (SELECT FROM globalsync.sync_log l
+                        WHERE l.sync_id = f.sync_id AND l.status IN ('queued', 'running'));
     RETURN n + m;
 END
 $$;
@@ -2588,6 +2632,7 @@ REVOKE EXECUTE ON FUNCTION
     globalsync.snapshot_row(regclass, record),
     globalsync.snapshot_chunk(regclass, text[], integer, text[]),
     globalsync._check_target_options(jsonb),
+    globalsync._resolve_tracked(text),
     globalsync._wake_worker(),
     globalsync._request_cancel(text),
     globalsync._worker_targets(),

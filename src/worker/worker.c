@@ -122,6 +122,8 @@ typedef struct Chunk
 	int64		chunk_no;
 	bool		table_done;
 
+	char	   *read_at;		/* CHUNK_SNAPSHOT: when the rows were read (ISO) */
+
 	/* CHUNK_REPLAY */
 	char	   *replay_key;
 
@@ -1047,6 +1049,8 @@ FreeChunk(Run *r)
 		pfree(c->table);
 	if (c->replay_key)
 		pfree(c->replay_key);
+	if (c->read_at)
+		pfree(c->read_at);
 	pfree(c);
 	r->chunk = NULL;
 }
@@ -1354,6 +1358,8 @@ FetchSnapshot(Target *t)
 		c->n++;
 	}
 	c->table_done = (c->n == n && n < t->max_events);
+	Exec("SELECT to_json(statement_timestamp())#>>'{}'", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	c->read_at = MemoryContextStrdup(r->cxt, GetText(0, 1));
 	EndWork();
 	c->lo = 0;
 	c->hi = c->n;
@@ -1451,9 +1457,10 @@ BatchKey(Target *t, Run *r, Chunk *c, char *buf, size_t size)
 
 /* Add the batch id in front of each event object: {"batch_id":"...", ...}. */
 static void
-BuildPayload(Chunk *c, const char *key, StringInfo buf)
+BuildPayload(Chunk *c, const char *key, const char *target_id, const char *sync_id, StringInfo buf)
 {
 	int			i;
+	const char *read_at = c->read_at ? c->read_at : "";
 
 	for (i = c->lo; i < c->hi; i++)
 	{
@@ -1467,6 +1474,16 @@ BuildPayload(Chunk *c, const char *key, StringInfo buf)
 		}
 		appendStringInfoString(buf, "{\"batch_id\": ");
 		escape_json(buf, key);
+		if (c->kind == CHUNK_SNAPSHOT)
+		{
+			/* the keys of a change event, with what a snapshot row has */
+			appendStringInfoString(buf, ", \"target_id\": ");
+			escape_json(buf, target_id);
+			appendStringInfoString(buf, ", \"snapshot\": ");
+			escape_json(buf, sync_id);
+			appendStringInfoString(buf, ", \"event_id\": null, \"xid\": null, \"old\": null, \"changed\": null, \"captured_at\": ");
+			escape_json(buf, read_at);
+		}
 		if (line[0] == '{' && line[1] != '}')
 		{
 			appendStringInfoString(buf, ", ");
@@ -1634,7 +1651,7 @@ DeadLetter(Target *t, const char *key, const char *error)
 		initStringInfo(&buf);
 		one.lo = c->lo + i;
 		one.hi = c->lo + i + 1;
-		BuildPayload(&one, key, &buf);
+		BuildPayload(&one, key, t->id, r->sync_id, &buf);
 		buf.data[--buf.len] = '\0';	/* the newline */
 		lines[i] = buf.data;
 	}
@@ -1747,7 +1764,7 @@ SendRange(Target *t)
 	BatchKey(t, r, c, key, sizeof(key));
 	Step(r, GS_STEP_TRANSFORMING, "formatting %d events as NDJSON", c->hi - c->lo);
 	initStringInfo(&payload);
-	BuildPayload(c, key, &payload);
+	BuildPayload(c, key, t->id, r->sync_id, &payload);
 
 	batch.target_id = t->id;
 	batch.batch_id = key;

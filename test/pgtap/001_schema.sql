@@ -1034,7 +1034,7 @@ SELECT set_eq(
 -- and no function in the schema beyond these names
 SELECT functions_are('globalsync',
     ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_dead_letter', '_dead_letter_snapshot',
-          '_disable_target', '_failure', '_log_row', '_pending_events', '_purge_history', '_request_cancel',
+          '_disable_target', '_failure', '_log_row', '_pending_events', '_purge_history', '_request_cancel', '_resolve_tracked',
           '_run_begin', '_run_end', '_wake_worker', '_worker_targets', 'add_facility', 'add_target', 'alter_target', 'batch_events',
           'cancel_sync', 'canonical_zone', 'capture_pending', 'capture_trigger', 'discard_dead_letter', 'finish_batch',
           'health', 'interval_pl_ist_timestamp', 'is_valid_zone', 'ist_date', 'ist_offset', 'ist_timestamp',
