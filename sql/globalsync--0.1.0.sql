@@ -1018,6 +1018,8 @@ COMMENT ON TABLE globalsync.consumers IS
     'readers of the change log: the last tick each has finished and the batch it is working on';
 
 SELECT pg_catalog.pg_extension_config_dump('globalsync.consumers', '');
+-- event ids go on after a restore, so "a higher event_id is newer" holds at targets
+SELECT pg_catalog.pg_extension_config_dump('globalsync.change_log_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.ticks_tick_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.capture_secrets', '');
@@ -1920,6 +1922,8 @@ BEGIN
         UPDATE globalsync.dead_letters d SET status = 'dead', replay_sync_id = NULL
          WHERE d.replay_sync_id = cancel_sync.sync_id AND d.status = 'queued';
         DELETE FROM globalsync.full_sync_state f WHERE f.sync_id = cancel_sync.sync_id;
+        -- a running sync without a progress slot notices the row when woken
+        PERFORM globalsync._wake_worker();
         RETURN true;
     END IF;
     RETURN false;
@@ -2087,8 +2091,9 @@ BEGIN
             IF NOT FOUND THEN
                 v_last := globalsync.register_consumer(s.consumer);
             END IF;
-            -- options written to the table directly are checked like add_target's
+            -- rows written to the table directly are checked like add_target's
             PERFORM globalsync._check_target_options(t.options);
+            PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
             target_id := t.target_id;
             name := t.name;
             kind := t.kind;
@@ -2437,20 +2442,26 @@ COMMENT ON VIEW globalsync.sync_history IS
     'every sync, newest first, with target and facility names (times in IST)';
 
 -- events of a consumer not delivered yet, with their facility and age
-CREATE FUNCTION globalsync._pending_events(consumer text)
+CREATE FUNCTION globalsync._pending_events(target_id text)
     RETURNS TABLE (facility_id text, events bigint, oldest timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT l.facility_id, count(*), min(l.captured_at)
-      FROM globalsync.consumers c
+      FROM globalsync.target_state s
+      JOIN globalsync.targets t ON t.target_id = s.target_id
+      JOIN globalsync.consumers c ON c.consumer = s.consumer
       JOIN globalsync.change_log l
         ON l.xid >= pg_snapshot_xmin(c.last_snapshot) AND NOT pg_visible_in_snapshot(l.xid, c.last_snapshot)
-     WHERE c.consumer = _pending_events.consumer
+     WHERE s.target_id = _pending_events.target_id
+       -- the target's filters, as the worker applies them
+       AND (NOT t.options ? 'tables' OR l.table_name IN (SELECT jsonb_array_elements_text(t.options->'tables')))
+       AND (NOT t.options ? 'facilities' OR l.op = 'T'
+            OR l.facility_id IN (SELECT jsonb_array_elements_text(t.options->'facilities')))
      GROUP BY l.facility_id
 $$;
 COMMENT ON FUNCTION globalsync._pending_events(text) IS
-    'internal: events committed or in progress after a consumer''s last finished tick, per facility';
+    'internal: events a target has not received yet (committed or in progress after its last finished tick, through its tables and facilities filters), per facility';
 
 CREATE VIEW globalsync.target_health AS
     SELECT t.target_id, t.name, t.kind, t.is_active,
@@ -2476,9 +2487,7 @@ CREATE VIEW globalsync.target_health AS
       FROM globalsync.targets t
       JOIN globalsync.target_state s ON s.target_id = t.target_id
       LEFT JOIN LATERAL (SELECT sum(e.events)::bigint AS events, min(e.oldest) AS oldest
-                           FROM globalsync._pending_events(s.consumer) e
-                          WHERE (NOT t.options ? 'facilities'
-                                 OR e.facility_id IN (SELECT jsonb_array_elements_text(t.options->'facilities')))) p ON true;
+                           FROM globalsync._pending_events(t.target_id) e) p ON true;
 COMMENT ON VIEW globalsync.target_health IS
     'per target: state, circuit breaker, consecutive failures, last success and error, events not yet delivered and the oldest one''s age, dead letters';
 
@@ -2496,7 +2505,7 @@ CREATE VIEW globalsync.lag_stats AS
                                 max(x.lag_seconds) AS mx
                            FROM globalsync.deliveries x
                           WHERE x.target_id = t.target_id AND x.acked_at > now() - interval '24 hours') d ON true
-      LEFT JOIN LATERAL (SELECT sum(e.events)::bigint AS events FROM globalsync._pending_events(s.consumer) e) p ON true
+      LEFT JOIN LATERAL (SELECT sum(e.events)::bigint AS events FROM globalsync._pending_events(t.target_id) e) p ON true
     UNION ALL
     SELECT 'timezone', t.target_id, t.name, z.timezone,
            count(x.*), coalesce(sum(x.events), 0),
@@ -2504,10 +2513,9 @@ CREATE VIEW globalsync.lag_stats AS
            percentile_cont(0.95) WITHIN GROUP (ORDER BY x.lag_seconds),
            percentile_cont(0.99) WITHIN GROUP (ORDER BY x.lag_seconds),
            max(x.lag_seconds),
-           coalesce((SELECT sum(e.events) FROM globalsync.target_state s2,
-                            globalsync._pending_events(s2.consumer) e
+           coalesce((SELECT sum(e.events) FROM globalsync._pending_events(t.target_id) e
                        JOIN globalsync.facilities f2 ON f2.facility_id = e.facility_id
-                      WHERE s2.target_id = t.target_id AND f2.timezone::text = z.timezone), 0)::bigint
+                      WHERE f2.timezone::text = z.timezone), 0)::bigint
       FROM globalsync.targets t
       CROSS JOIN (SELECT DISTINCT f.timezone::text AS timezone FROM globalsync.facilities f) z
       LEFT JOIN (globalsync.deliveries x JOIN globalsync.facilities fx ON fx.facility_id = x.facility_id)

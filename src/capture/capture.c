@@ -1096,6 +1096,7 @@ gs_snapshot_row(PG_FUNCTION_ARGS)
 				 errhint("Pass the whole row: SELECT globalsync.snapshot_row('t', t) FROM t.")));
 
 	RegisterCallbacks();
+	ResolveLog();				/* the masking key's table, for MaskValue */
 	tc = GetTableCache(rel, trigger);
 
 	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);

@@ -163,6 +163,16 @@ FileTargetSend(void *state, const GsBatch *batch, GsSendResult *result)
 	result->retry_after_ms = 0;
 	result->error[0] = '\0';
 
+	/* checked when the target was made; again here, whatever wrote the row */
+	if (CheckEndpoint(ft->endpoint) != NULL)
+	{
+		result->status = GS_SEND_PERMANENT;
+		snprintf(result->error, sizeof(result->error),
+				 "refusing to write outside globalsync.file_target_dir: invalid endpoint \"%s\"",
+				 ft->endpoint);
+		return;
+	}
+
 	TargetDir(ft, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, batch->batch_id);
 	snprintf(final, sizeof(final), "%s/%s.ndjson", dir, batch->batch_id);

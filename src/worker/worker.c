@@ -889,6 +889,52 @@ EndRun(Target *t, const char *status, const char *error)
 }
 
 /*
+ * CancelMarkedRuns
+ *		End the runs whose sync_log row cancel_sync() marked cancelled: the
+ *		path for a run that got no progress slot (cancel_sync() then finds
+ *		no flag to set and wakes the worker instead).
+ */
+static void
+CancelMarkedRuns(void)
+{
+	ListCell   *lc;
+	char	  **ids;
+	int			n = 0;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	int			i;
+	int			found;
+	char	  **gone;
+
+	ids = palloc(sizeof(char *) * Max(list_length(targets), 1));
+	foreach(lc, targets)
+	{
+		Target	   *t = lfirst(lc);
+
+		if (t->run)
+			ids[n++] = pstrdup(t->run->sync_id);
+	}
+	if (n == 0)
+		return;
+	values[0] = CStringArrayToText(ids, n);
+	BeginWork("globalsync: looking for cancelled syncs");
+	Exec("SELECT sync_id FROM globalsync.sync_log WHERE status = 'cancelled' AND sync_id = ANY ($1)",
+		 1, types, values, NULL, SPI_OK_SELECT);
+	found = (int) SPI_processed;
+	gone = MemoryContextAlloc(round_cxt, sizeof(char *) * Max(found, 1));
+	for (i = 0; i < found; i++)
+		gone[i] = MemoryContextStrdup(round_cxt, GetText(i, 1));
+	EndWork();
+	foreach(lc, targets)
+	{
+		Target	   *t = lfirst(lc);
+
+		if (t->run && InList(gone, found, t->run->sync_id))
+			EndRun(t, "cancelled", NULL);
+	}
+}
+
+/*
  * PickQueued
  *		Start queued syncs (and, once after a restart, the ones that were
  *		running) for targets that have no run.
@@ -931,6 +977,8 @@ PickQueued(void)
 	MemoryContextSwitchTo(old);
 	EndWork();
 	resumed = true;
+
+	CancelMarkedRuns();
 
 	for (i = 0; i < n; i++)
 	{

@@ -1350,8 +1350,8 @@ SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
        WHERE e.extname = 'globalsync' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = c) = 'S'$$,
     ARRAY['globalsync.sync_log_log_id_seq', 'globalsync.ticks_tick_id_seq', 'globalsync.batch_id_seq',
-          'globalsync.dead_letters_dead_letter_id_seq'],
-    'the sequences registered with pg_extension_config_dump are exactly those whose values dumped rows hold (sync_log, ticks, batches, dead_letters)');
+          'globalsync.dead_letters_dead_letter_id_seq', 'globalsync.change_log_event_id_seq'],
+    'the sequences registered with pg_extension_config_dump are exactly those whose values dumped rows hold (sync_log, ticks, batches, dead_letters) and the event ids, which must go on after a restore');
 SELECT ok(
     (SELECT 'globalsync.sync_log_log_id_seq'::regclass::oid = ANY (extconfig)
        FROM pg_catalog.pg_extension WHERE extname = 'globalsync'),
