@@ -13,6 +13,7 @@ OBJS = \
 	src/capture/capture_shmem.o \
 	src/progress/progress.o \
 	src/targets/file.o \
+	src/targets/http.o \
 	src/targets/targets.o \
 	src/worker/launcher.o \
 	src/worker/shmem.o \
@@ -33,6 +34,7 @@ ISOLATION = capture_commit_order capture_long_txn capture_concurrent_consumers c
 ISOLATION_OPTS = --load-extension=globalsync
 
 PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -lcurl -lz
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

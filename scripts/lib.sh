@@ -40,6 +40,9 @@ GS_PACKAGES=(
     libipc-run-perl
     make
     gcc
+    # the HTTP tests' receivers and their TLS certificates
+    python3
+    openssl
 )
 
 # State of the throwaway cluster and the temp dirs (read by gs_cleanup).

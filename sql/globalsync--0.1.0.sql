@@ -1528,6 +1528,18 @@ CREATE TABLE globalsync.full_sync_state (
 COMMENT ON TABLE globalsync.full_sync_state IS
     'snapshot phase of full syncs: per table, the primary key of the last row acknowledged';
 
+-- Signing secrets of targets.  Only the extension's owner can read this
+-- table: no role, view, log line or error ever shows a secret.
+CREATE TABLE globalsync.target_secrets (
+    target_id   text PRIMARY KEY REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    secret      text NOT NULL,
+    set_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    set_by      text NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE globalsync.target_secrets IS
+    'signing secrets of targets (set with set_target_secret()); readable by the extension''s owner only';
+
+SELECT pg_catalog.pg_extension_config_dump('globalsync.target_secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.target_state', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.dead_letters', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.dead_letters_dead_letter_id_seq', '');
@@ -1580,6 +1592,20 @@ CREATE FUNCTION globalsync.snapshot_row(tbl regclass, r record)
     LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION globalsync.snapshot_row(regclass, record) IS
     'a row of a tracked table as capture logs it: {pk, row, facility_id}, excluded columns left out, masked ones hashed';
+
+CREATE FUNCTION globalsync.webhook_signature(secret text, msg_id text, msg_timestamp bigint, body text)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'gs_webhook_signature'
+    LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION globalsync.webhook_signature(text, text, bigint, text) IS
+    'the Standard Webhooks signature http targets send: v1, + base64(HMAC-SHA256(key, msg_id.msg_timestamp.body)), key = base64-decoded secret after an optional whsec_ prefix';
+
+CREATE FUNCTION globalsync._check_webhook_secret(secret text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'gs_check_webhook_secret'
+    LANGUAGE C STRICT;
+COMMENT ON FUNCTION globalsync._check_webhook_secret(text) IS
+    'internal: raise an error (without showing it) if a secret is not base64 of at least 16 bytes';
 
 -- targets
 
@@ -1807,6 +1833,29 @@ END
 $$;
 COMMENT ON FUNCTION globalsync.remove_target(text) IS
     'remove a target with its history, delivery statistics and dead letters; the change log stops waiting for it';
+
+CREATE FUNCTION globalsync.set_target_secret(target_id text, secret text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM globalsync.targets t WHERE t.target_id = set_target_secret.target_id) THEN
+        RAISE EXCEPTION 'target "%" does not exist', target_id USING ERRCODE = '42704';
+    END IF;
+    IF secret IS NULL THEN
+        DELETE FROM globalsync.target_secrets s WHERE s.target_id = set_target_secret.target_id;
+    ELSE
+        PERFORM globalsync._check_webhook_secret(secret);
+        INSERT INTO globalsync.target_secrets (target_id, secret) VALUES (target_id, secret)
+        ON CONFLICT ON CONSTRAINT target_secrets_pkey
+        DO UPDATE SET secret = EXCLUDED.secret, set_at = now(), set_by = session_user;
+    END IF;
+    PERFORM globalsync._wake_worker();
+END
+$$;
+COMMENT ON FUNCTION globalsync.set_target_secret(text, text) IS
+    'set (or with NULL remove) the signing secret of a target: whsec_ + base64, as Standard Webhooks specifies; stored where no role but the owner can read it';
 
 -- syncs
 
@@ -2065,7 +2114,8 @@ CREATE FUNCTION globalsync._worker_targets()
     RETURNS TABLE (target_id text, name text, kind text, endpoint text, options jsonb, is_active boolean,
                    schedule text, schedule_ms bigint, tables text[], facilities text[],
                    max_events bigint, max_bytes bigint, consumer text, last_tick bigint,
-                   consecutive_failures bigint, breaker_until timestamptz, last_scheduled_at timestamptz)
+                   consecutive_failures bigint, breaker_until timestamptz, last_scheduled_at timestamptz,
+                   secret text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -2114,6 +2164,7 @@ BEGIN
             consecutive_failures := s.consecutive_failures;
             breaker_until := s.breaker_until;
             last_scheduled_at := s.last_scheduled_at;
+            SELECT x.secret INTO secret FROM globalsync.target_secrets x WHERE x.target_id = t.target_id;
             RETURN NEXT;
         EXCEPTION WHEN OTHERS THEN
             -- one broken row must not stop the other targets
@@ -2331,6 +2382,8 @@ BEGIN
     UPDATE globalsync.sync_log l SET records_failed = l.records_failed + cardinality(lines),
            error_message = _dead_letter.error
      WHERE l.sync_id = _dead_letter.sync_id;
+    UPDATE globalsync.target_state s SET last_error = _dead_letter.error, last_failure_at = now()
+     WHERE s.target_id = _dead_letter.target_id;
 END
 $$;
 COMMENT ON FUNCTION globalsync._dead_letter(text, text, text, text[], bigint, bigint, integer, text, bigint, bigint, boolean, text[]) IS
@@ -2652,6 +2705,8 @@ REVOKE EXECUTE ON FUNCTION
     globalsync.snapshot_chunk(regclass, text[], integer, text[]),
     globalsync._check_target_options(jsonb),
     globalsync._resolve_tracked(text),
+    globalsync._check_webhook_secret(text),
+    globalsync.set_target_secret(text, text),
     globalsync._wake_worker(),
     globalsync._request_cancel(text),
     globalsync._worker_targets(),
@@ -2678,6 +2733,7 @@ GRANT EXECUTE ON FUNCTION
     globalsync.alter_target(text, text, text, jsonb, boolean),
     globalsync.remove_target(text),
     globalsync.replay_dead_letter(bigint),
-    globalsync.discard_dead_letter(bigint)
+    globalsync.discard_dead_letter(bigint),
+    globalsync.set_target_secret(text, text)
     TO globalsync_admin;
 GRANT SELECT ON globalsync.dead_letters, globalsync.target_state TO globalsync_admin;

@@ -40,6 +40,10 @@ typedef struct GsBatch
 	int			nevents;
 	const char *payload;		/* NDJSON: one event per line */
 	size_t		len;
+
+	/* polled while a send waits: true means give up (the sync was cancelled) */
+	bool		(*should_stop) (void *arg);
+	void	   *stop_arg;
 } GsBatch;
 
 typedef struct GsDriver
@@ -51,7 +55,7 @@ typedef struct GsDriver
 
 	/* worker: per-target state in cxt (lives until close or target reload) */
 	void	   *(*open) (const char *target_id, const char *endpoint,
-						 Jsonb *options, MemoryContext cxt);
+						 Jsonb *options, const char *secret, MemoryContext cxt);
 
 	/* step 6: send; must not throw but for interrupts */
 	void		(*send) (void *state, const GsBatch *batch, GsSendResult *result);
@@ -67,5 +71,9 @@ extern bool GsIsCommonTargetOption(const char *key);
 
 /* the drivers */
 extern const GsDriver gs_file_driver;
+extern const GsDriver gs_http_driver;
+
+/* globalsync.allowed_hosts (http.c) */
+extern char *gs_allowed_hosts;
 
 #endif							/* GS_DRIVER_H */

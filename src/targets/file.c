@@ -111,7 +111,8 @@ FileTargetValidate(const char *endpoint, Jsonb *options)
 }
 
 static void *
-FileTargetOpen(const char *target_id, const char *endpoint, Jsonb *options, MemoryContext cxt)
+FileTargetOpen(const char *target_id, const char *endpoint, Jsonb *options,
+			   const char *secret, MemoryContext cxt)
 {
 	FileTarget *ft = MemoryContextAllocZero(cxt, sizeof(FileTarget));
 

@@ -16,6 +16,7 @@
 
 static const GsDriver *const drivers[] = {
 	&gs_file_driver,
+	&gs_http_driver,
 };
 
 /* options every kind takes; the worker reads them, drivers ignore them */
@@ -63,8 +64,8 @@ gs_validate_target_kind(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("targets of kind \"%s\" are not supported yet", kind),
-				 errdetail("This version of globalsync delivers to targets of kind file."),
-				 errhint("Use kind 'file', or upgrade globalsync.")));
+				 errdetail("This version of globalsync delivers to targets of kind file and http."),
+				 errhint("Use kind 'file' or 'http', or upgrade globalsync.")));
 	driver->validate(endpoint, options);
 	PG_RETURN_VOID();
 }

@@ -162,6 +162,7 @@ typedef struct Target
 	char	   *name;
 	char	   *kind;
 	char	   *endpoint;
+	char	   *secret;			/* signing secret, NULL if none; never logged */
 	Jsonb	   *options;
 	bool		active;
 	Schedule	schedule;
@@ -261,6 +262,10 @@ GsWorkerInit(void)
 							"Age after which finished syncs, delivery statistics and settled dead letters are purged.",
 							NULL, &gs_history_retention, 30 * 24 * 60, 60, INT_MAX / 60, PGC_SIGHUP,
 							GUC_UNIT_MIN, NULL, NULL, NULL);
+	DefineCustomStringVariable("globalsync.allowed_hosts",
+							   "Hosts http targets may call (comma-separated; \".example.org\" allows its subdomains); empty: any.",
+							   NULL, &gs_allowed_hosts, "", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 	DefineCustomStringVariable("globalsync.file_target_dir",
 							   "Directory below which file targets write (relative: inside the data directory).",
 							   NULL, &gs_file_target_dir, "globalsync", PGC_SIGHUP, 0,
@@ -533,9 +538,13 @@ LoadTargets(void)
 		char	   *sched;
 		bool		changed;
 		char	   *endpoint = GetText(i, 4);
+		char	   *secret;
 		char	   *opts = GetText(i, 5);
 
+		secret = GetText(i, 18);
 		changed = (t == NULL || strcmp(t->endpoint, endpoint) != 0 ||
+				   (secret == NULL) != (t->secret == NULL) ||
+				   (secret && strcmp(secret, t->secret) != 0) ||
 				   strcmp(JsonbToCString(NULL, &t->options->root, VARSIZE(t->options)), opts) != 0);
 		if (t == NULL)
 		{
@@ -566,6 +575,7 @@ LoadTargets(void)
 			t->name = MemoryContextStrdup(t->cxt, GetText(i, 2));
 			t->kind = MemoryContextStrdup(t->cxt, GetText(i, 3));
 			t->endpoint = MemoryContextStrdup(t->cxt, endpoint);
+			t->secret = secret ? MemoryContextStrdup(t->cxt, secret) : NULL;
 			{
 				struct varlena *opt = PG_DETOAST_DATUM(GetDatum(i, 5, &isnull));
 
@@ -596,7 +606,7 @@ LoadTargets(void)
 		t->breaker_until = GetTimestamp(i, 16);
 		t->last_scheduled = GetTimestamp(i, 17);
 		if (t->driver && t->dstate == NULL)
-			t->dstate = t->driver->open(t->id, t->endpoint, t->options, t->cxt);
+			t->dstate = t->driver->open(t->id, t->endpoint, t->options, t->secret, t->cxt);
 	}
 	Exec("SELECT coalesce(max(tick_id), 0) FROM globalsync.ticks", 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	latest_tick = Max(latest_tick, GetInt64(0, 1, 0));
@@ -1782,6 +1792,15 @@ Backoff(int attempts, int retry_after_ms)
 	return GetCurrentTimestamp() + ms * 1000;
 }
 
+/* Polled by drivers while a send waits: has the sync been cancelled? */
+static bool
+ShouldStop(void *arg)
+{
+	Run		   *r = (Run *) arg;
+
+	return GsProgressCancelRequested(r->slot);
+}
+
 /*
  * SendRange
  *		Steps 5-8 for the current range of the in-flight chunk.  Returns
@@ -1819,6 +1838,8 @@ SendRange(Target *t)
 	batch.nevents = c->hi - c->lo;
 	batch.payload = payload.data;
 	batch.len = payload.len;
+	batch.should_stop = ShouldStop;
+	batch.stop_arg = r;
 
 	Step(r, GS_STEP_SENDING, "sending %d events (%d bytes)%s", batch.nevents, payload.len,
 		 c->attempts > 0 ? ", again" : "");
@@ -1860,7 +1881,12 @@ SendRange(Target *t)
 			pfree(payload.data);
 			return false;
 		case GS_SEND_PERMANENT:
-			RecordFailure(t, res.error, 0);
+			/*
+			 * The target refused this batch, not the connection: no count
+			 * towards the breaker, or isolating one bad event by bisection
+			 * would pause the target.  _dead_letter records the error.
+			 */
+			strlcpy(r->pd.last_error, res.error, sizeof(r->pd.last_error));
 			if (c->kind == CHUNK_REPLAY)
 			{
 				pfree(payload.data);
