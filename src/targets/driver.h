@@ -60,6 +60,17 @@ typedef struct GsDriver
 	/* step 6: send; must not throw but for interrupts */
 	void		(*send) (void *state, const GsBatch *batch, GsSendResult *result);
 
+	/*
+	 * Optional, instead of send: start sending in the background and return
+	 * true (or false with *result filled if it finished or failed at once);
+	 * poll returns true with *result once the answer is there, and must not
+	 * block; abort gives up a send under way.  The driver copies what it
+	 * needs of the batch.  One send per target at a time.
+	 */
+	bool		(*begin) (void *state, const GsBatch *batch, GsSendResult *result);
+	bool		(*poll) (void *state, GsSendResult *result);
+	void		(*abort) (void *state);
+
 	/* step 7: optional check that what was sent is there */
 	void		(*verify) (void *state, const GsBatch *batch, GsSendResult *result);
 

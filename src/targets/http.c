@@ -45,6 +45,14 @@
 
 #define ERROR_BODY_MAX	300		/* bytes of a response body kept in an error */
 
+/* what the callbacks collect; plain C, no palloc */
+typedef struct HttpResponse
+{
+	char		body[ERROR_BODY_MAX + 1];
+	size_t		body_len;
+	long		retry_after_s;
+} HttpResponse;
+
 typedef struct HttpTarget
 {
 	char	   *url;
@@ -58,18 +66,20 @@ typedef struct HttpTarget
 	char	  **headers;		/* "Name: value" */
 	uint8	   *key;			/* decoded signing key, NULL if none */
 	int			keylen;
-	CURLM	   *multi;
+
+	/* the request under way (one per target) */
+	MemoryContext reqcxt;		/* its body */
+	CURL	   *easy;
+	struct curl_slist *hdrs;
+	bool		done;
+	CURLcode	cc;
+	char		errbuf[CURL_ERROR_SIZE];
+	struct HttpResponse resp;
 } HttpTarget;
 
-/* what the callbacks collect; plain C, no palloc */
-typedef struct HttpResponse
-{
-	char		body[ERROR_BODY_MAX + 1];
-	size_t		body_len;
-	long		retry_after_s;
-} HttpResponse;
 
 static bool curl_ready = false;
+static void EndRequest(struct HttpTarget *ht);
 static ResourceOwner sign_owner = NULL;
 
 char	   *gs_allowed_hosts = NULL;
@@ -521,7 +531,7 @@ HttpOpen(const char *target_id, const char *endpoint, Jsonb *options,
 		ht->key = DecodeSecret(secret, &ht->keylen);
 		MemoryContextSwitchTo(old);
 	}
-	ht->multi = curl_multi_init();
+	ht->reqcxt = AllocSetContextCreate(cxt, "globalsync http request", ALLOCSET_DEFAULT_SIZES);
 	return ht;
 }
 
@@ -530,9 +540,7 @@ HttpClose(void *state)
 {
 	HttpTarget *ht = (HttpTarget *) state;
 
-	if (ht->multi)
-		curl_multi_cleanup(ht->multi);
-	ht->multi = NULL;
+	EndRequest(ht);
 	if (ht->key)
 		memset(ht->key, 0, ht->keylen);
 }
@@ -675,35 +683,100 @@ Classify(long status, CURLcode cc, const char *curl_error, HttpResponse *resp,
 }
 
 /*
- * HttpSend
- *		POST one batch and wait for the answer, watching for interrupts
- *		(SIGTERM, cancel) every 50 ms.  No transaction is open.
+ * One multi handle for the worker's life, shared by every http target of
+ * the database: connections are reused between batches, HTTP/2 is used
+ * where the receiver offers it, and one call drives every transfer.
+ */
+static CURLM *shared_multi = NULL;
+
+static CURLM *
+SharedMulti(void)
+{
+	if (shared_multi == NULL)
+	{
+		shared_multi = curl_multi_init();
+		if (shared_multi)
+			curl_multi_setopt(shared_multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+	}
+	return shared_multi;
+}
+
+/* Give up the target's request under way, if any, and free what it holds. */
+static void
+EndRequest(HttpTarget *ht)
+{
+	if (ht->easy)
+	{
+		curl_multi_remove_handle(SharedMulti(), ht->easy);
+		curl_easy_cleanup(ht->easy);
+		ht->easy = NULL;
+	}
+	if (ht->hdrs)
+	{
+		curl_slist_free_all(ht->hdrs);
+		ht->hdrs = NULL;
+	}
+	ht->done = false;
+	MemoryContextReset(ht->reqcxt);
+}
+
+/*
+ * DriveTransfers
+ *		Let libcurl move every transfer of the worker forward, without
+ *		blocking, and note which have finished (in their target's state).
  */
 static void
-HttpSend(void *state, const GsBatch *batch, GsSendResult *result)
+DriveTransfers(void)
+{
+	CURLM	   *multi = SharedMulti();
+	CURLMsg    *msg;
+	int			running;
+	int			left;
+
+	if (multi == NULL)
+		return;
+	(void) curl_multi_perform(multi, &running);
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	{
+		HttpTarget *owner = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &owner);
+		if (owner && owner->easy == msg->easy_handle)
+		{
+			owner->done = true;
+			owner->cc = msg->data.result;
+		}
+	}
+}
+
+/*
+ * HttpBegin
+ *		Build the request for a batch (body, signature, headers) and start
+ *		it in the background.
+ */
+static bool
+HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 {
 	HttpTarget *ht = (HttpTarget *) state;
+	MemoryContext old;
 	StringInfoData body;
 	StringInfoData zipped;
 	const char *send_data;
 	size_t		send_len;
-	struct curl_slist *hdrs = NULL;
-	CURL	   *easy;
-	HttpResponse resp;
-	char		errbuf[CURL_ERROR_SIZE];
 	char		ts[32];
 	char		line[512];
 	char		sig[128];
 	int			i;
-	int			running = 1;
-	CURLcode	cc = CURLE_OK;
-	long		status = 0;
-	bool		stopped = false;
+	CURLM	   *multi = SharedMulti();
 
+	EndRequest(ht);
 	memset(result, 0, sizeof(*result));
-	memset(&resp, 0, sizeof(resp));
-	errbuf[0] = '\0';
+	memset(&ht->resp, 0, sizeof(ht->resp));
+	ht->errbuf[0] = '\0';
 
+	old = MemoryContextSwitchTo(ht->reqcxt);
 	initStringInfo(&body);
 	BuildBody(ht, batch, &body);
 	send_data = body.data;
@@ -714,111 +787,112 @@ HttpSend(void *state, const GsBatch *batch, GsSendResult *result)
 		send_data = zipped.data;
 		send_len = zipped.len;
 	}
+	MemoryContextSwitchTo(old);
 
 	snprintf(ts, sizeof(ts), "%ld", (long) time(NULL));
-	hdrs = curl_slist_append(hdrs, ht->ndjson ? "Content-Type: application/x-ndjson"
-							 : "Content-Type: application/json");
+	ht->hdrs = curl_slist_append(NULL, ht->ndjson ? "Content-Type: application/x-ndjson"
+								 : "Content-Type: application/json");
 	if (send_data == zipped.data)
-		hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
+		ht->hdrs = curl_slist_append(ht->hdrs, "Content-Encoding: gzip");
 	snprintf(line, sizeof(line), "Idempotency-Key: %s", batch->batch_id);
-	hdrs = curl_slist_append(hdrs, line);
+	ht->hdrs = curl_slist_append(ht->hdrs, line);
 	snprintf(line, sizeof(line), "webhook-id: %s", batch->batch_id);
-	hdrs = curl_slist_append(hdrs, line);
+	ht->hdrs = curl_slist_append(ht->hdrs, line);
 	snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
-	hdrs = curl_slist_append(hdrs, line);
+	ht->hdrs = curl_slist_append(ht->hdrs, line);
 	/* the signature covers the body as sent (after gzip) */
 	if (ht->key && Sign(ht->key, ht->keylen, batch->batch_id, ts, send_data, send_len, sig, sizeof(sig)))
 	{
 		snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-		hdrs = curl_slist_append(hdrs, line);
+		ht->hdrs = curl_slist_append(ht->hdrs, line);
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	ht->hdrs = curl_slist_append(ht->hdrs, "Expect:");
 	for (i = 0; i < ht->nheaders; i++)
-		hdrs = curl_slist_append(hdrs, ht->headers[i]);
+		ht->hdrs = curl_slist_append(ht->hdrs, ht->headers[i]);
 
-	easy = curl_easy_init();
-	if (easy == NULL || hdrs == NULL)
+	ht->easy = curl_easy_init();
+	if (multi == NULL || ht->easy == NULL || ht->hdrs == NULL)
 	{
+		EndRequest(ht);
 		result->status = GS_SEND_RETRY;
 		snprintf(result->error, sizeof(result->error), "could not create an HTTP request (out of memory)");
-		goto done;
+		return false;
 	}
-	curl_easy_setopt(easy, CURLOPT_URL, ht->url);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, send_data);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) send_len);
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, ht->timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, ht->connect_timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(ht->easy, CURLOPT_URL, ht->url);
+	curl_easy_setopt(ht->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(ht->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(ht->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(ht->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(ht->easy, CURLOPT_POSTFIELDS, send_data);
+	curl_easy_setopt(ht->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) send_len);
+	curl_easy_setopt(ht->easy, CURLOPT_HTTPHEADER, ht->hdrs);
+	curl_easy_setopt(ht->easy, CURLOPT_TIMEOUT_MS, ht->timeout_ms);
+	curl_easy_setopt(ht->easy, CURLOPT_CONNECTTIMEOUT_MS, ht->connect_timeout_ms);
+	curl_easy_setopt(ht->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(ht->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ht->ca_file)
-		curl_easy_setopt(easy, CURLOPT_CAINFO, ht->ca_file);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, WriteBody);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, ReadHeader);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &resp);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "globalsync/" "0.1.0");
-	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+		curl_easy_setopt(ht->easy, CURLOPT_CAINFO, ht->ca_file);
+	curl_easy_setopt(ht->easy, CURLOPT_WRITEFUNCTION, WriteBody);
+	curl_easy_setopt(ht->easy, CURLOPT_WRITEDATA, &ht->resp);
+	curl_easy_setopt(ht->easy, CURLOPT_HEADERFUNCTION, ReadHeader);
+	curl_easy_setopt(ht->easy, CURLOPT_HEADERDATA, &ht->resp);
+	curl_easy_setopt(ht->easy, CURLOPT_ERRORBUFFER, ht->errbuf);
+	curl_easy_setopt(ht->easy, CURLOPT_USERAGENT, "globalsync/0.1.0");
+	curl_easy_setopt(ht->easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(ht->easy, CURLOPT_PRIVATE, (char *) ht);
 
-	if (curl_multi_add_handle(ht->multi, easy) != CURLM_OK)
+	if (curl_multi_add_handle(multi, ht->easy) != CURLM_OK)
 	{
+		curl_easy_cleanup(ht->easy);
+		ht->easy = NULL;
+		EndRequest(ht);
 		result->status = GS_SEND_RETRY;
 		snprintf(result->error, sizeof(result->error), "could not start an HTTP request");
-		curl_easy_cleanup(easy);
-		easy = NULL;
-		goto done;
+		return false;
 	}
-	while (running)
-	{
-		CURLMsg    *msg;
-		int			left;
+	ht->done = false;
+	DriveTransfers();
+	return true;
+}
 
-		if (curl_multi_perform(ht->multi, &running) != CURLM_OK)
-			break;
-		while ((msg = curl_multi_info_read(ht->multi, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
-				cc = msg->data.result;
-		if (!running)
-			break;
-		(void) curl_multi_poll(ht->multi, NULL, 0, 50, NULL);
-		/* SIGTERM (die) throws FATAL here: the process exits, nothing to free */
-		CHECK_FOR_INTERRUPTS();
-		if (!PostmasterIsAlive())
-			proc_exit(1);
-		if (batch->should_stop && batch->should_stop(batch->stop_arg))
-		{
-			stopped = true;
-			break;
-		}
-	}
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(ht->multi, easy);
-	curl_easy_cleanup(easy);
-	if (stopped)
+/* Has the answer come?  Never blocks. */
+static bool
+HttpPoll(void *state, GsSendResult *result)
+{
+	HttpTarget *ht = (HttpTarget *) state;
+	long		status = 0;
+
+	if (ht->easy == NULL)
 	{
 		result->status = GS_SEND_RETRY;
-		snprintf(result->error, sizeof(result->error), "the request to %s was abandoned: the sync was cancelled",
-				 ht->safe_url);
-		goto done;
+		snprintf(result->error, sizeof(result->error), "the HTTP request was lost");
+		return true;
 	}
-	Classify(status, cc, errbuf[0] ? errbuf : curl_easy_strerror(cc), &resp, ht, result);
+	if (!ht->done)
+		DriveTransfers();
+	if (!ht->done)
+		return false;
+	curl_easy_getinfo(ht->easy, CURLINFO_RESPONSE_CODE, &status);
+	Classify(status, ht->cc, ht->errbuf[0] ? ht->errbuf : curl_easy_strerror(ht->cc),
+			 &ht->resp, ht, result);
+	EndRequest(ht);
+	return true;
+}
 
-done:
-	curl_slist_free_all(hdrs);
-	pfree(body.data);
-	pfree(zipped.data);
+static void
+HttpAbort(void *state)
+{
+	EndRequest((HttpTarget *) state);
 }
 
 const GsDriver gs_http_driver = {
 	.kind = "http",
 	.validate = HttpValidate,
 	.open = HttpOpen,
-	.send = HttpSend,
+	.send = NULL,
 	.verify = NULL,
 	.close = HttpClose,
+	.begin = HttpBegin,
+	.poll = HttpPoll,
+	.abort = HttpAbort,
 };

@@ -136,6 +136,12 @@ typedef struct Chunk
 	int			stack_cap;
 	int			attempts;
 	TimestampTz next_attempt;
+
+	/* the range being sent */
+	char		key[192];		/* its batch id */
+	char	   *payload;		/* NDJSON, in the run's context */
+	size_t		payload_len;
+	bool		inflight;		/* a background send is under way */
 } Chunk;
 
 typedef struct Run
@@ -869,6 +875,11 @@ EndRun(Target *t, const char *status, const char *error)
 
 	if (r == NULL)
 		return;
+	if (r->chunk && r->chunk->inflight && t->driver && t->driver->abort)
+	{
+		t->driver->abort(t->dstate);
+		r->chunk->inflight = false;
+	}
 	strlcpy(r->pd.status, status, sizeof(r->pd.status));
 	if (error)
 		strlcpy(r->pd.last_error, error, sizeof(r->pd.last_error));
@@ -1109,6 +1120,8 @@ FreeChunk(Run *r)
 		pfree(c->replay_key);
 	if (c->read_at)
 		pfree(c->read_at);
+	if (c->payload)
+		pfree(c->payload);
 	pfree(c);
 	r->chunk = NULL;
 }
@@ -1802,83 +1815,63 @@ ShouldStop(void *arg)
 }
 
 /*
- * SendRange
- *		Steps 5-8 for the current range of the in-flight chunk.  Returns
- *		true if something was delivered or settled.
+ * FinishSend
+ *		Steps 7-8 once the driver has answered for the current range: verify,
+ *		then acknowledge, retry later, split, dead-letter or disable.
+ *		Frees the payload.  Returns true (something was settled) unless the
+ *		range waits for a retry.
  */
 static bool
-SendRange(Target *t)
+FinishSend(Target *t, GsSendResult *res)
 {
 	Run		   *r = t->run;
 	Chunk	   *c = r->chunk;
-	char		key[192];
-	StringInfoData payload;
-	GsBatch		batch;
-	GsSendResult res;
-	TimestampTz now = GetCurrentTimestamp();
+	char	   *key = c->key;
+	size_t		len = c->payload_len;
+	bool		settled = true;
 
-	if (c->next_attempt > now)
-		return false;
-	if (t->breaker_until > now)
-	{
-		strlcpy(r->pd.status, "waiting", sizeof(r->pd.status));
-		Step(r, GS_STEP_SENDING, "circuit breaker open: next attempt in %ld s",
-			 MsUntil(t->breaker_until, now) / 1000 + 1);
-		return false;
-	}
-	strlcpy(r->pd.status, "running", sizeof(r->pd.status));
-
-	BatchKey(t, r, c, key, sizeof(key));
-	Step(r, GS_STEP_TRANSFORMING, "formatting %d events as NDJSON", c->hi - c->lo);
-	initStringInfo(&payload);
-	BuildPayload(c, key, t->id, r->sync_id, &payload);
-
-	batch.target_id = t->id;
-	batch.batch_id = key;
-	batch.nevents = c->hi - c->lo;
-	batch.payload = payload.data;
-	batch.len = payload.len;
-	batch.should_stop = ShouldStop;
-	batch.stop_arg = r;
-
-	Step(r, GS_STEP_SENDING, "sending %d events (%d bytes)%s", batch.nevents, payload.len,
-		 c->attempts > 0 ? ", again" : "");
-	memset(&res, 0, sizeof(res));
-	pgstat_report_activity(STATE_RUNNING, "globalsync: sending a batch");
-	t->driver->send(t->dstate, &batch, &res);
 	c->attempts++;
-	if (res.status == GS_SEND_OK)
+	if (res->status == GS_SEND_OK)
 	{
-		r->pd.sent += batch.nevents;
-		Step(r, GS_STEP_VERIFYING, "verifying %d events", batch.nevents);
-		if (t->driver->verify)
-			t->driver->verify(t->dstate, &batch, &res);
-	}
-	pgstat_report_activity(STATE_IDLE, NULL);
+		GsBatch		batch;
 
-	switch (res.status)
+		r->pd.sent += c->hi - c->lo;
+		Step(r, GS_STEP_VERIFYING, "verifying %d events", c->hi - c->lo);
+		if (t->driver->verify)
+		{
+			memset(&batch, 0, sizeof(batch));
+			batch.target_id = t->id;
+			batch.batch_id = key;
+			batch.nevents = c->hi - c->lo;
+			batch.payload = c->payload;
+			batch.len = len;
+			t->driver->verify(t->dstate, &batch, res);
+		}
+	}
+	pfree(c->payload);
+	c->payload = NULL;
+
+	switch (res->status)
 	{
 		case GS_SEND_OK:
-			Acknowledge(t, key, payload.len);
+			Acknowledge(t, key, len);
 			break;
 		case GS_SEND_RETRY:
-			RecordFailure(t, res.error, 0);
+			RecordFailure(t, res->error, 0);
 			if (c->attempts >= gs_max_attempts)
 			{
 				if (c->kind == CHUNK_REPLAY)
 				{
-					pfree(payload.data);
-					EndRun(t, "failed", res.error);
+					EndRun(t, "failed", res->error);
 					return true;
 				}
-				DeadLetter(t, key, res.error);
+				DeadLetter(t, key, res->error);
 				break;
 			}
-			c->next_attempt = Backoff(c->attempts, res.retry_after_ms);
+			c->next_attempt = Backoff(c->attempts, res->retry_after_ms);
 			strlcpy(r->pd.status, "waiting", sizeof(r->pd.status));
 			Step(r, GS_STEP_SENDING, "attempt %d of %d failed, next in %ld ms: %s",
-				 c->attempts, gs_max_attempts, MsUntil(c->next_attempt, GetCurrentTimestamp()), res.error);
-			pfree(payload.data);
+				 c->attempts, gs_max_attempts, MsUntil(c->next_attempt, GetCurrentTimestamp()), res->error);
 			return false;
 		case GS_SEND_PERMANENT:
 			/*
@@ -1886,11 +1879,10 @@ SendRange(Target *t)
 			 * towards the breaker, or isolating one bad event by bisection
 			 * would pause the target.  _dead_letter records the error.
 			 */
-			strlcpy(r->pd.last_error, res.error, sizeof(r->pd.last_error));
+			strlcpy(r->pd.last_error, res->error, sizeof(r->pd.last_error));
 			if (c->kind == CHUNK_REPLAY)
 			{
-				pfree(payload.data);
-				EndRun(t, "failed", res.error);
+				EndRun(t, "failed", res->error);
 				return true;
 			}
 			if (c->hi - c->lo > 1 && c->depth < c->stack_cap)
@@ -1904,10 +1896,9 @@ SendRange(Target *t)
 				c->hi = mid;
 				c->attempts = 0;
 				c->next_attempt = 0;
-				pfree(payload.data);
 				return true;
 			}
-			DeadLetter(t, key, res.error);
+			DeadLetter(t, key, res->error);
 			break;
 		case GS_SEND_DISABLE:
 			{
@@ -1915,26 +1906,99 @@ SendRange(Target *t)
 				Datum		values[2];
 
 				values[0] = CStringGetTextDatum(t->id);
-				values[1] = CStringGetTextDatum(res.error);
+				values[1] = CStringGetTextDatum(res->error);
 				BeginWork("globalsync: disabling a target");
 				Exec("SELECT globalsync._disable_target($1, $2)", 2, types, values, NULL, SPI_OK_SELECT);
 				EndWork();
 				t->active = false;
-				pfree(payload.data);
-				EndRun(t, "failed", res.error);
+				EndRun(t, "failed", res->error);
 				return true;
 			}
 	}
-	pfree(payload.data);
 	if (c->kind == CHUNK_REPLAY)
 	{
 		FreeChunk(r);
 		EndRun(t, "completed", NULL);
-		return true;
+		return settled;
 	}
 	if (!NextRange(c))
 		FreeChunk(r);
-	return true;
+	return settled;
+}
+
+/*
+ * SendRange
+ *		Steps 5-8 for the current range of the in-flight chunk.  A driver
+ *		with begin/poll sends in the background: the range stays in flight
+ *		across rounds of the loop, so other targets go on meanwhile.
+ *		Returns true if something was delivered or settled.
+ */
+static bool
+SendRange(Target *t)
+{
+	Run		   *r = t->run;
+	Chunk	   *c = r->chunk;
+	StringInfoData payload;
+	GsBatch		batch;
+	GsSendResult res;
+	TimestampTz now = GetCurrentTimestamp();
+	MemoryContext old;
+
+	if (c->inflight)
+	{
+		memset(&res, 0, sizeof(res));
+		if (!t->driver->poll(t->dstate, &res))
+			return false;		/* still on its way */
+		c->inflight = false;
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return FinishSend(t, &res);
+	}
+	if (c->next_attempt > now)
+		return false;
+	if (t->breaker_until > now)
+	{
+		strlcpy(r->pd.status, "waiting", sizeof(r->pd.status));
+		Step(r, GS_STEP_SENDING, "circuit breaker open: next attempt in %ld s",
+			 MsUntil(t->breaker_until, now) / 1000 + 1);
+		return false;
+	}
+	strlcpy(r->pd.status, "running", sizeof(r->pd.status));
+
+	BatchKey(t, r, c, c->key, sizeof(c->key));
+	Step(r, GS_STEP_TRANSFORMING, "formatting %d events as NDJSON", c->hi - c->lo);
+	/* the payload lives with the run: a background send outlasts this round */
+	old = MemoryContextSwitchTo(r->cxt);
+	initStringInfo(&payload);
+	BuildPayload(c, c->key, t->id, r->sync_id, &payload);
+	MemoryContextSwitchTo(old);
+	c->payload = payload.data;
+	c->payload_len = payload.len;
+
+	memset(&batch, 0, sizeof(batch));
+	batch.target_id = t->id;
+	batch.batch_id = c->key;
+	batch.nevents = c->hi - c->lo;
+	batch.payload = payload.data;
+	batch.len = payload.len;
+	batch.should_stop = ShouldStop;
+	batch.stop_arg = r;
+
+	Step(r, GS_STEP_SENDING, "sending %d events (%d bytes)%s", batch.nevents, payload.len,
+		 c->attempts > 0 ? ", again" : "");
+	memset(&res, 0, sizeof(res));
+	pgstat_report_activity(STATE_RUNNING, "globalsync: sending a batch");
+	if (t->driver->begin)
+	{
+		if (t->driver->begin(t->dstate, &batch, &res))
+		{
+			c->inflight = true;
+			return false;
+		}
+	}
+	else
+		t->driver->send(t->dstate, &batch, &res);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return FinishSend(t, &res);
 }
 
 /*
@@ -2022,6 +2086,12 @@ StepRun(Target *t, long *wait_ms)
 	}
 	if (SendRange(t))
 		return true;
+	if (t->run && t->run->chunk && t->run->chunk->inflight)
+	{
+		/* a background send: look again soon (drivers poll without blocking) */
+		*wait_ms = Min(*wait_ms, 5);
+		return false;
+	}
 	if (t->run && t->run->chunk)
 	{
 		TimestampTz next = Max(t->run->chunk->next_attempt, t->breaker_until);
