@@ -571,8 +571,16 @@ LoadTargets(void)
 		else if (changed)
 		{
 			if (t->driver && t->dstate)
-				t->driver->close(t->dstate);
+				t->driver->close(t->dstate);	/* gives up a send under way */
 			t->dstate = NULL;
+			if (t->run && t->run->chunk && t->run->chunk->inflight)
+			{
+				/* send the range again, with the new settings */
+				t->run->chunk->inflight = false;
+				if (t->run->chunk->payload)
+					pfree(t->run->chunk->payload);
+				t->run->chunk->payload = NULL;
+			}
 			MemoryContextReset(t->cxt);
 		}
 		t->seen = true;
@@ -854,7 +862,11 @@ StartRun(Target *t)
 		EndRun(t, "failed", "no driver for this kind of target");
 		return;
 	}
-	Step(r, GS_STEP_CHECKING_CREDENTIALS, "%s target: no credentials needed", t->kind);
+	if (strcmp(t->kind, "file") == 0)
+		Step(r, GS_STEP_CHECKING_CREDENTIALS, "file target: no credentials needed");
+	else
+		Step(r, GS_STEP_CHECKING_CREDENTIALS, "%s target: %s", t->kind,
+			 t->secret ? "a signing secret is set" : "no signing secret set");
 	if (strcmp(r->optype, "REALTIME_SYNC") != 0)
 		r->until_tick = TakeTick();
 	r->begun = true;
