@@ -1529,7 +1529,10 @@ COMMENT ON TABLE globalsync.full_sync_state IS
     'snapshot phase of full syncs: per table, the primary key of the last row acknowledged';
 
 -- Signing secrets of targets.  Only the extension's owner can read this
--- table: no role, view, log line or error ever shows a secret.
+-- table: no view, NOTIFY payload or error message shows a secret.  The
+-- server log shows the text of a statement that fails
+-- (log_min_error_statement): pass the secret as a bind parameter, which is
+-- not logged unless log_parameter_max_length_on_error is set.
 CREATE TABLE globalsync.target_secrets (
     target_id   text PRIMARY KEY REFERENCES globalsync.targets (target_id) ON UPDATE CASCADE ON DELETE CASCADE,
     secret      text NOT NULL,
@@ -1796,7 +1799,11 @@ BEGIN
     IF is_active IS NOT NULL THEN
         t.is_active := is_active;
     END IF;
-    PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
+    -- renaming or switching a target off needs no check (and must work for
+    -- a target whose host has since left globalsync.allowed_hosts)
+    IF endpoint IS NOT NULL OR options IS NOT NULL OR is_active THEN
+        PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
+    END IF;
     UPDATE globalsync.targets x
        SET name = t.name, endpoint = t.endpoint, options = t.options, is_active = t.is_active
      WHERE x.target_id = t.target_id;

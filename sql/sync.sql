@@ -37,7 +37,7 @@ SELECT name, kind, is_active, schedule, state, breaker, consecutive_failures, de
 
 -- add_target refuses
 SELECT add_target('Bad', 'ftp', 'x');
-SELECT add_target('Bad', 'http', 'https://example.org/hook');
+SELECT add_target('Bad', 's3', 'https://example.org/bucket');
 SELECT add_target('Bad', 'file', '/var/lib/postgresql');
 SELECT add_target('Bad', 'file', '../outside');
 SELECT add_target('Bad', 'file', 'a//b');
@@ -51,6 +51,18 @@ SELECT add_target('Bad', 'file', 'x', '{"compression": "gzip"}');
 SELECT add_target('Bad', 'file', 'x', '[]');
 SELECT add_target('', 'file', 'x');
 SELECT add_target('Warehouse export', 'file', 'exports/other');
+-- http targets: http(s) URLs without credentials, headers globalsync does
+-- not set itself, options of the http driver, hosts a superuser allows
+SELECT add_target('Bad', 'http', 'ftp://receiver.example.org/hooks');
+SELECT add_target('Bad', 'http', 'https://hooks:hunter2@receiver.example.org/hooks');
+SELECT add_target('Bad', 'http', 'https://receiver.example.org/hooks', '{"headers": {"Idempotency-Key": "mine"}}');
+SELECT add_target('Bad', 'http', 'https://receiver.example.org/hooks', '{"headers": {"X-Tenant": "a\r\nX-Injected: 1"}}');
+SELECT add_target('Bad', 'http', 'https://receiver.example.org/hooks', '{"timeout_ms": 50}');
+SELECT add_target('Bad', 'http', 'https://receiver.example.org/hooks', '{"retries": 3}');
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org, .example.net';
+SELECT add_target('Bad', 'http', 'http://127.0.0.1:8080/hooks');
+SELECT add_target('Bad', 'http', 'https://example.net/hooks');
+RESET globalsync.allowed_hosts;
 SELECT count(*) AS refused_targets_stored FROM targets WHERE name = 'Bad';
 
 -- alter_target: options are replaced as a whole and checked again
@@ -59,6 +71,23 @@ SELECT alter_target(:'tgt', endpoint => 'exports/../../etc');
 SELECT alter_target(:'tgt', options => '{"schedule": "every day"}');
 SELECT alter_target(:'tgt', name => ' Warehouse (manual) ', options => '{"schedule": "manual"}');
 SELECT name, endpoint, options FROM targets WHERE target_id = :'tgt';
+
+-- an http target, its signing secret (stored where only the owner reads
+-- it) and the signature receivers check (the Standard Webhooks test vector)
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
+SELECT add_target('Webhook', 'http', 'https://receiver.example.org/hooks/globalsync',
+                  '{"format": "ndjson", "headers": {"X-Tenant": "pune"}, "timeout_ms": 5000, "gzip": true}') AS hook \gset
+RESET globalsync.allowed_hosts;
+SELECT name, kind, endpoint, options FROM targets WHERE target_id = :'hook';
+SELECT set_target_secret('TGT_00000000', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+SELECT set_target_secret(:'hook', 'whsec_dG9vIHNob3J0');
+SELECT set_target_secret(:'hook', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+SELECT secret, set_by = session_user AS set_by_me FROM target_secrets WHERE target_id = :'hook';
+SELECT set_target_secret(:'hook', NULL);
+SELECT count(*) AS secrets_left FROM target_secrets WHERE target_id = :'hook';
+SELECT webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                         '{"test": 2432232314}') AS signature;
+SELECT webhook_signature('not base64!', 'msg_1', 1, 'x');
 
 -- start_sync refuses
 SELECT start_sync('TGT_00000000');
@@ -124,6 +153,12 @@ SELECT * FROM snapshot_chunk('sync_test.no_key', NULL, 10);
 SELECT add_target('Bad', 'snowflake', 'x');
 SELECT add_target('Bad', 'file', 'x', '{"schedule": "soon"}');
 SELECT add_target('Warehouse (manual)', 'file', 'x');
+SELECT add_target('Bad', 'http', 'https://hooks:hunter2@receiver.example.org/hooks');
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
+SELECT add_target('Bad', 'http', 'http://127.0.0.1:8080/hooks');
+RESET globalsync.allowed_hosts;
+SELECT set_target_secret('TGT_00000000', NULL);
+SELECT set_target_secret(:'hook', 'whsec_dG9vIHNob3J0');
 SELECT start_sync('TGT_00000000');
 SELECT start_sync(:'paused');
 SELECT start_sync(:'tgt', 'FAC_NOTTHERE');
@@ -138,5 +173,6 @@ SELECT wait_sync('SYN_000000000000', '0');
 ROLLBACK;
 
 -- nothing was kept
-SELECT count(*) AS targets_left FROM targets WHERE name IN ('Warehouse export', 'Warehouse (manual)', 'Paused export');
+SELECT count(*) AS targets_left FROM targets WHERE name IN ('Warehouse export', 'Warehouse (manual)', 'Paused export', 'Webhook');
+SELECT count(*) AS secrets_left FROM target_secrets;
 SELECT count(*) AS consumers_left FROM consumers WHERE consumer LIKE 'target:%';

@@ -198,7 +198,7 @@ gs_webhook_signature(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid webhook secret"),
 				 errdetail("A secret is base64, optionally after the prefix \"whsec_\"."),
-				 errhint("Generate one with: SELECT 'whsec_' || encode(gen_random_bytes(32), 'base64').")));
+				 errhint("Generate one with: SELECT 'whsec_' || encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'), 'base64').")));
 	snprintf(tsbuf, sizeof(tsbuf), INT64_FORMAT, ts);
 	if (!Sign(key, keylen, id, tsbuf, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), sig, sizeof(sig)))
 		ereport(ERROR,
@@ -223,7 +223,7 @@ gs_check_webhook_secret(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid webhook secret"),
 				 errdetail("A secret is base64 of at least 16 bytes, optionally after the prefix \"whsec_\"."),
-				 errhint("Generate one with: SELECT 'whsec_' || encode(gen_random_bytes(32), 'base64').")));
+				 errhint("Generate one with: SELECT 'whsec_' || encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'), 'base64').")));
 	PG_RETURN_VOID();
 }
 
@@ -266,6 +266,15 @@ HostAllowed(const char *host)
 	return ok;
 }
 
+/* libcurl reads "http:///x" as host "x": insist on a written authority */
+static bool
+HasAuthority(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	return p != NULL && p[3] != '\0' && p[3] != '/' && p[3] != '?' && p[3] != '#';
+}
+
 /*
  * CheckUrl
  *		NULL if url is an http(s) URL without credentials whose host is
@@ -283,11 +292,14 @@ CheckUrl(const char *url, char **host_out)
 
 	if (u == NULL)
 		return "libcurl could not parse it";
+
 	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
 		why = "it is not a valid URL";
 	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 			 (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0))
 		why = "only http and https URLs are allowed";
+	else if (!HasAuthority(url))
+		why = "it has no host";
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
 		why = "it has no host";
 	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
@@ -352,10 +364,16 @@ IntOption(JsonbValue *v, const char *name, int64 lo, int64 hi)
 {
 	int64		n;
 
+	char	   *text;
+	char	   *end;
+
 	if (v->type != jbvNumeric)
 		OptionError(name, "It must be a number.");
-	n = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
-	if (n < lo || n > hi)
+	/* whole numbers in range only: no rounding, no overflow error */
+	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	errno = 0;
+	n = strtoi64(text, &end, 10);
+	if (errno != 0 || *end != '\0' || n < lo || n > hi)
 		OptionError(name, psprintf("It must be between " INT64_FORMAT " and " INT64_FORMAT ".", lo, hi));
 	return n;
 }

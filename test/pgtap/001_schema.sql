@@ -6,8 +6,9 @@
 -- the seed data model, the change capture objects (log, ticks,
 -- consumers, their partitions and sequences, the capture triggers on
 -- patient_registrations) and the sync engine's (target_state,
--- dead_letters, deliveries, full_sync_state, the new sync_log columns,
--- the five monitoring views, the target, sync and worker functions).
+-- dead_letters, deliveries, full_sync_state, target_secrets, the new
+-- sync_log columns, the five monitoring views, the target, sync and worker
+-- functions, set_target_secret(), webhook_signature()).
 -- Run by pg_prove in a database where pgtap and globalsync are installed;
 -- it changes nothing (ROLLBACK at the end).
 
@@ -18,7 +19,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(484);
+SELECT plan(497);
 
 -- -------------------------------------------------------------------
 -- schema and extension
@@ -36,8 +37,8 @@ SELECT tables_are('globalsync',
           'capture_state', 'capture_secrets', 'consumers',
           'change_log', 'change_log_0', 'change_log_1', 'change_log_2',
           'ticks', 'ticks_0', 'ticks_1', 'ticks_2',
-          'target_state', 'dead_letters', 'deliveries', 'full_sync_state'],
-    'schema globalsync has exactly the four data tables, the change capture tables with their partitions and the four sync engine tables');
+          'target_state', 'dead_letters', 'deliveries', 'full_sync_state', 'target_secrets'],
+    'schema globalsync has exactly the four data tables, the change capture tables with their partitions and the five sync engine tables');
 SELECT has_table('globalsync', 'facilities', 'table facilities exists');
 SELECT has_table('globalsync', 'targets', 'table targets exists');
 SELECT has_table('globalsync', 'patient_registrations', 'table patient_registrations exists');
@@ -51,6 +52,7 @@ SELECT has_table('globalsync', 'target_state', 'table target_state exists');
 SELECT has_table('globalsync', 'dead_letters', 'table dead_letters exists');
 SELECT has_table('globalsync', 'deliveries', 'table deliveries exists');
 SELECT has_table('globalsync', 'full_sync_state', 'table full_sync_state exists');
+SELECT has_table('globalsync', 'target_secrets', 'table target_secrets exists');
 
 -- facilities
 SELECT columns_are('globalsync', 'facilities',
@@ -427,6 +429,25 @@ SELECT set_eq(
 SELECT col_is_pk('globalsync', 'full_sync_state', ARRAY['sync_id', 'table_name'],
     'full_sync_state''s primary key is (sync_id, table_name)');
 
+-- target_secrets: the signing secret of a target, one at most
+SELECT columns_are('globalsync', 'target_secrets', ARRAY['target_id', 'secret', 'set_at', 'set_by'],
+    'target_secrets has exactly the expected columns');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+        FROM pg_catalog.pg_attribute a
+       WHERE a.attrelid = 'globalsync.target_secrets'::regclass AND a.attnum > 0 AND NOT a.attisdropped$$,
+    $$VALUES ('target_id', 'text', true), ('secret', 'text', true), ('set_at', 'timestamp with time zone', true),
+             ('set_by', 'text', true)$$,
+    'target_secrets columns have the expected types, none nullable');
+SELECT set_eq(
+    $$SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = 'globalsync.target_secrets'::regclass$$,
+    $$VALUES ('set_at', 'now()'), ('set_by', 'SESSION_USER')$$,
+    'target_secrets defaults: set_at now(), set_by session_user, nothing else');
+SELECT col_is_pk('globalsync', 'target_secrets', 'target_id', 'target_secrets.target_id is the primary key (one secret per target)');
+
 -- sequences
 SELECT sequences_are('globalsync',
     ARRAY['sync_log_log_id_seq', 'change_log_event_id_seq', 'ticks_tick_id_seq', 'batch_id_seq',
@@ -465,6 +486,8 @@ SELECT fk_ok('globalsync', 'dead_letters', 'target_id', 'globalsync', 'targets',
     'dead_letters.target_id references targets.target_id');
 SELECT fk_ok('globalsync', 'deliveries', 'target_id', 'globalsync', 'targets', 'target_id',
     'deliveries.target_id references targets.target_id');
+SELECT fk_ok('globalsync', 'target_secrets', 'target_id', 'globalsync', 'targets', 'target_id',
+    'target_secrets.target_id references targets.target_id');
 SELECT set_eq(
     $$SELECT conrelid::regclass::text, confrelid::regclass::text, confdeltype::text, confupdtype::text
         FROM pg_catalog.pg_constraint
@@ -474,8 +497,9 @@ SELECT set_eq(
              ('globalsync.sync_log', 'globalsync.targets', 'c', 'c'),
              ('globalsync.target_state', 'globalsync.targets', 'c', 'c'),
              ('globalsync.dead_letters', 'globalsync.targets', 'c', 'c'),
-             ('globalsync.deliveries', 'globalsync.targets', 'c', 'c')$$,
-    'foreign keys: patients RESTRICT facility deletes, sync_log SET NULL on facility; sync_log, target_state, dead_letters and deliveries CASCADE on target; all cascade updates (no other foreign key: not full_sync_state, not sync_log.dead_letter_id)');
+             ('globalsync.deliveries', 'globalsync.targets', 'c', 'c'),
+             ('globalsync.target_secrets', 'globalsync.targets', 'c', 'c')$$,
+    'foreign keys: patients RESTRICT facility deletes, sync_log SET NULL on facility; sync_log, target_state, dead_letters, deliveries and target_secrets CASCADE on target; all cascade updates (no other foreign key: not full_sync_state, not sync_log.dead_letter_id)');
 SELECT is_empty(
     $$SELECT c.conrelid::regclass::text FROM pg_catalog.pg_constraint c
        WHERE c.contype = 'f' AND c.confrelid = 'globalsync.targets'::regclass
@@ -558,8 +582,8 @@ SELECT set_eq(
 SELECT is_empty(
     $$SELECT conrelid::regclass::text, conname::text FROM pg_catalog.pg_constraint
        WHERE conrelid IN ('globalsync.target_state'::regclass, 'globalsync.deliveries'::regclass,
-                          'globalsync.full_sync_state'::regclass) AND contype = 'c'$$,
-    'target_state, deliveries and full_sync_state have no check constraints');
+                          'globalsync.full_sync_state'::regclass, 'globalsync.target_secrets'::regclass) AND contype = 'c'$$,
+    'target_state, deliveries, full_sync_state and target_secrets have no check constraints (secrets are checked by set_target_secret())');
 SELECT set_eq(
     $$SELECT conrelid::regclass::text, conname::text, pg_catalog.pg_get_constraintdef(oid)
         FROM pg_catalog.pg_constraint
@@ -625,6 +649,8 @@ SELECT indexes_are('globalsync', 'deliveries', ARRAY['deliveries_acked_idx', 'de
     'deliveries has exactly the expected indexes');
 SELECT indexes_are('globalsync', 'full_sync_state', ARRAY['full_sync_state_pkey'],
     'full_sync_state has exactly its primary key index');
+SELECT indexes_are('globalsync', 'target_secrets', ARRAY['target_secrets_pkey'],
+    'target_secrets has exactly its primary key index');
 SELECT has_index('globalsync', 'facilities', 'facilities_name_location_key',
     ARRAY['lower(name)', 'lower(COALESCE(location, ''''::text))'],
     'facilities_name_location_key indexes lower(name), lower(coalesce(location, ''''))');
@@ -984,6 +1010,12 @@ SELECT has_function('globalsync', 'snapshot_row', ARRAY['regclass', 'record'], '
 SELECT function_returns('globalsync', 'snapshot_row', ARRAY['regclass', 'record'], 'jsonb', 'snapshot_row(regclass, record) returns jsonb');
 SELECT has_function('globalsync', 'snapshot_chunk', ARRAY['regclass', 'text[]', 'integer', 'text[]'], 'snapshot_chunk(regclass, text[], integer, text[]) exists');
 SELECT function_returns('globalsync', 'snapshot_chunk', ARRAY['regclass', 'text[]', 'integer', 'text[]'], 'setof record', 'snapshot_chunk(regclass, text[], integer, text[]) returns setof record (a table)');
+SELECT has_function('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'set_target_secret(text, text) exists');
+SELECT function_returns('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'void', 'set_target_secret(text, text) returns void');
+SELECT has_function('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'webhook_signature(text, text, bigint, text) exists');
+SELECT function_returns('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'text', 'webhook_signature(text, text, bigint, text) returns text');
+SELECT has_function('globalsync', '_check_webhook_secret', ARRAY['text'], '_check_webhook_secret(text) exists');
+SELECT function_returns('globalsync', '_check_webhook_secret', ARRAY['text'], 'void', '_check_webhook_secret(text) returns void');
 -- every function of the sync engine, internal ones included: signature,
 -- result, language, volatility, strictness (none is overloaded)
 SELECT set_eq(
@@ -996,7 +1028,8 @@ SELECT set_eq(
                            'start_sync', 'sync_status', 'cancel_sync', 'wait_sync', 'replay_dead_letter',
                            'discard_dead_letter', 'snapshot_chunk', '_worker_targets', '_log_row', '_run_begin',
                            '_run_end', '_advance', '_ack', '_ack_snapshot', '_dead_letter', '_dead_letter_snapshot', '_failure',
-                           '_disable_target', '_purge_history', '_pending_events')$$,
+                           '_disable_target', '_purge_history', '_pending_events', 'set_target_secret', 'webhook_signature',
+                           '_check_webhook_secret')$$,
     $$VALUES
         ('globalsync.validate_target_kind(text,text,jsonb)', 'void', 'c', 'v', true),
         ('globalsync._wake_worker()', 'void', 'c', 'v', false),
@@ -1016,7 +1049,7 @@ SELECT set_eq(
         ('globalsync.discard_dead_letter(bigint)', 'boolean', 'plpgsql', 'v', false),
         ('globalsync.snapshot_chunk(regclass,text[],integer,text[])', 'TABLE(pk_values text[], line text)', 'plpgsql', 's', false),
         ('globalsync._worker_targets()',
-         'TABLE(target_id text, name text, kind text, endpoint text, options jsonb, is_active boolean, schedule text, schedule_ms bigint, tables text[], facilities text[], max_events bigint, max_bytes bigint, consumer text, last_tick bigint, consecutive_failures bigint, breaker_until timestamp with time zone, last_scheduled_at timestamp with time zone)',
+         'TABLE(target_id text, name text, kind text, endpoint text, options jsonb, is_active boolean, schedule text, schedule_ms bigint, tables text[], facilities text[], max_events bigint, max_bytes bigint, consumer text, last_tick bigint, consecutive_failures bigint, breaker_until timestamp with time zone, last_scheduled_at timestamp with time zone, secret text)',
          'plpgsql', 'v', false),
         ('globalsync._log_row(text,text)', 'void', 'sql', 'v', false),
         ('globalsync._run_begin(text,text,text,text,bigint)', 'bigint', 'plpgsql', 'v', false),
@@ -1029,11 +1062,14 @@ SELECT set_eq(
         ('globalsync._failure(text,text,text,timestamp with time zone)', 'void', 'plpgsql', 'v', false),
         ('globalsync._disable_target(text,text)', 'void', 'sql', 'v', false),
         ('globalsync._purge_history(interval)', 'bigint', 'plpgsql', 'v', false),
-        ('globalsync._pending_events(text)', 'TABLE(facility_id text, events bigint, oldest timestamp with time zone)', 'sql', 's', false)$$,
-    'the sync engine''s functions: signatures, results, language, volatility and strictness (wait_sync() is VOLATILE: it must see the worker''s commits)');
+        ('globalsync._pending_events(text)', 'TABLE(facility_id text, events bigint, oldest timestamp with time zone)', 'sql', 's', false),
+        ('globalsync.set_target_secret(text,text)', 'void', 'plpgsql', 'v', false),
+        ('globalsync.webhook_signature(text,text,bigint,text)', 'text', 'c', 'i', true),
+        ('globalsync._check_webhook_secret(text)', 'void', 'c', 'v', true)$$,
+    'the sync engine''s functions: signatures, results, language, volatility and strictness (wait_sync() is VOLATILE: it must see the worker''s commits; webhook_signature() is IMMUTABLE and STRICT)');
 -- and no function in the schema beyond these names
 SELECT functions_are('globalsync',
-    ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_dead_letter', '_dead_letter_snapshot',
+    ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_check_webhook_secret', '_dead_letter', '_dead_letter_snapshot',
           '_disable_target', '_failure', '_log_row', '_pending_events', '_purge_history', '_request_cancel', '_resolve_tracked',
           '_run_begin', '_run_end', '_wake_worker', '_worker_targets', 'add_facility', 'add_target', 'alter_target', 'batch_events',
           'cancel_sync', 'canonical_zone', 'capture_pending', 'capture_trigger', 'discard_dead_letter', 'finish_batch',
@@ -1044,9 +1080,9 @@ SELECT functions_are('globalsync',
           'ist_timestamp_pl_interval', 'ist_timestamp_recv', 'ist_timestamp_send', 'ist_timestamp_smaller',
           'ist_timestamp_sortsupport', 'ist_wall_time', 'library_preloaded', 'list_facilities', 'local_time',
           'maintain_log', 'make_zoned', 'new_id', 'next_batch', 'register_consumer', 'register_patient',
-          'remove_target', 'replay_dead_letter', 'set_facility_active', 'snapshot_chunk', 'snapshot_row', 'start_sync',
+          'remove_target', 'replay_dead_letter', 'set_facility_active', 'set_target_secret', 'snapshot_chunk', 'snapshot_row', 'start_sync',
           'sync_progress_raw', 'sync_status', 'tick', 'to_ist', 'to_zoned', 'track', 'unregister_consumer', 'untrack',
-          'utc_offset', 'validate_target_kind', 'wait_sync', 'worker_info', 'zone_abbreviations', 'zone_info',
+          'utc_offset', 'validate_target_kind', 'wait_sync', 'webhook_signature', 'worker_info', 'zone_abbreviations', 'zone_info',
           'zone_name', 'zoned_instant', 'zoned_timestamp_cmp', 'zoned_timestamp_eq', 'zoned_timestamp_ge',
           'zoned_timestamp_gt', 'zoned_timestamp_hash', 'zoned_timestamp_hash_extended', 'zoned_timestamp_in',
           'zoned_timestamp_le', 'zoned_timestamp_lt', 'zoned_timestamp_ne', 'zoned_timestamp_out',
@@ -1113,14 +1149,20 @@ SELECT set_eq(
                        'globalsync.cancel_sync(text)'::regprocedure, 'globalsync.replay_dead_letter(bigint)'::regprocedure,
                        'globalsync.discard_dead_letter(bigint)'::regprocedure,
                        'globalsync.validate_target_kind(text, text, jsonb)'::regprocedure,
-                       'globalsync.snapshot_row(regclass, record)'::regprocedure)$$,
+                       'globalsync.snapshot_row(regclass, record)'::regprocedure,
+                       'globalsync.set_target_secret(text, text)'::regprocedure,
+                       'globalsync.webhook_signature(text, text, bigint, text)'::regprocedure,
+                       'globalsync._check_webhook_secret(text)'::regprocedure)$$,
     $$VALUES ('globalsync.remove_target(text)', 'target_id text'),
              ('globalsync.sync_status(text)', 'sync_id text'),
              ('globalsync.cancel_sync(text)', 'sync_id text'),
              ('globalsync.replay_dead_letter(bigint)', 'dead_letter_id bigint'),
              ('globalsync.discard_dead_letter(bigint)', 'dead_letter_id bigint'),
              ('globalsync.validate_target_kind(text,text,jsonb)', 'kind text, endpoint text, options jsonb'),
-             ('globalsync.snapshot_row(regclass,record)', 'tbl regclass, r record')$$,
+             ('globalsync.snapshot_row(regclass,record)', 'tbl regclass, r record'),
+             ('globalsync.set_target_secret(text,text)', 'target_id text, secret text'),
+             ('globalsync.webhook_signature(text,text,bigint,text)', 'secret text, msg_id text, msg_timestamp bigint, body text'),
+             ('globalsync._check_webhook_secret(text)', 'secret text')$$,
     'the other sync functions'' argument names (named notation)');
 SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.sync_progress_raw()'::regprocedure)),
@@ -1155,8 +1197,9 @@ SELECT set_eq(
           'globalsync.wait_sync(text,interval)',
           'globalsync.replay_dead_letter(bigint)',
           'globalsync.discard_dead_letter(bigint)',
+          'globalsync.set_target_secret(text,text)',
           'globalsync._pending_events(text)'],
-    'exactly the seed API functions, the tick, consumer, batch and rotation functions, the target, sync and dead letter API and _pending_events() are SECURITY DEFINER');
+    'exactly the seed API functions, the tick, consumer, batch and rotation functions, the target, sync, dead letter and secret API and _pending_events() are SECURITY DEFINER (not webhook_signature() or _check_webhook_secret())');
 SELECT ok(
     (SELECT NOT bool_or(prosecdef) FROM pg_catalog.pg_proc
       WHERE oid IN ('globalsync.snapshot_row(regclass, record)'::regprocedure,
@@ -1344,8 +1387,9 @@ SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
        WHERE e.extname = 'globalsync' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = c) IN ('r', 'p')$$,
     ARRAY['globalsync.facilities', 'globalsync.targets', 'globalsync.patient_registrations', 'globalsync.sync_log',
-          'globalsync.consumers', 'globalsync.capture_secrets', 'globalsync.target_state', 'globalsync.dead_letters'],
-    'the tables registered with pg_extension_config_dump are exactly the four data tables, consumers, capture_secrets, target_state and dead_letters (not the log, ticks, capture_state, deliveries or full_sync_state)');
+          'globalsync.consumers', 'globalsync.capture_secrets', 'globalsync.target_state', 'globalsync.dead_letters',
+          'globalsync.target_secrets'],
+    'the tables registered with pg_extension_config_dump are exactly the four data tables, consumers, capture_secrets, target_state, dead_letters and target_secrets (not the log, ticks, capture_state, deliveries or full_sync_state)');
 SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_catalog.pg_extension e, unnest(e.extconfig) AS c
        WHERE e.extname = 'globalsync' AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = c) = 'S'$$,

@@ -5,22 +5,24 @@
 --   sync_progress, sync_history, dashboard_overview, lag_stats and
 --   target_health), health(), list_facilities(), capture_pending(),
 --   sync_status(), wait_sync(), validate_target_kind(), sync_progress_raw(),
---   worker_info() and _pending_events() (counts only); no table, and no
---   other capture or sync function.
+--   worker_info(), _pending_events() (counts only) and webhook_signature()
+--   (for receivers); no table, and no other capture or sync function.
 -- globalsync_operator: reader + register_patient(), start_sync(),
 --   cancel_sync().
 -- globalsync_admin: operator + add_facility(), set_facility_active(), DML on
 --   facilities and targets, SELECT on patient_registrations and sync_log,
 --   capture_trigger(), track() and untrack() (which act with the caller's
 --   rights: only on tables the caller owns), add_target(), alter_target(),
---   remove_target(), replay_dead_letter(), discard_dead_letter(), SELECT on
---   dead_letters (they hold patient data) and target_state.
+--   remove_target(), replay_dead_letter(), discard_dead_letter(),
+--   set_target_secret() (which stores a secret it cannot read back), SELECT
+--   on dead_letters (they hold patient data) and target_state.
 -- The owner only: the change capture tables (capture_state, capture_secrets,
 --   change_log, ticks, consumers, their partitions and sequences) and
 --   tick(), register_consumer(), unregister_consumer(), next_batch(),
 --   batch_events(), finish_batch(), maintain_log(); deliveries,
---   full_sync_state, snapshot_row(), snapshot_chunk() and the worker's
---   internal functions (_check_target_options() ... _purge_history()).
+--   full_sync_state, target_secrets (the targets' signing secrets),
+--   snapshot_row(), snapshot_chunk() and the worker's internal functions
+--   (_check_target_options() ... _purge_history(), _check_webhook_secret()).
 -- PUBLIC: nothing.
 --
 -- First the catalog (pgTAP privilege functions), then behaviour: for each
@@ -36,7 +38,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(315);
+SELECT plan(340);
 
 -- fixtures, as the superuser running the suite
 INSERT INTO globalsync.facilities (facility_id, name, timezone, location) VALUES
@@ -155,7 +157,8 @@ SELECT is_empty(
     'nobody but the owner holds a privilege on the capture tables, their partitions and sequences');
 
 -- sync engine: admins read the delivery state and the dead letters (which
--- hold patient data); deliveries and full_sync_state are the owner's
+-- hold patient data); deliveries, full_sync_state and target_secrets are
+-- the owner's
 SELECT table_privs_are('globalsync', 'target_state', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on target_state');
 SELECT table_privs_are('globalsync', 'target_state', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on target_state');
 SELECT table_privs_are('globalsync', 'target_state', 'globalsync_admin', ARRAY['SELECT'], 'admin has only SELECT on target_state');
@@ -172,6 +175,10 @@ SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_reader', ARR
 SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on full_sync_state');
 SELECT table_privs_are('globalsync', 'full_sync_state', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on full_sync_state');
 SELECT table_privs_are('globalsync', 'full_sync_state', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on full_sync_state');
+SELECT table_privs_are('globalsync', 'target_secrets', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on target_secrets');
+SELECT table_privs_are('globalsync', 'target_secrets', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on target_secrets');
+SELECT table_privs_are('globalsync', 'target_secrets', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on target_secrets (set_target_secret() writes it)');
+SELECT table_privs_are('globalsync', 'target_secrets', 'public', ARRAY[]::name[], 'PUBLIC has no privilege on target_secrets');
 SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_reader', ARRAY[]::name[], 'reader has no privilege on dead_letters_dead_letter_id_seq');
 SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_operator', ARRAY[]::name[], 'operator has no privilege on dead_letters_dead_letter_id_seq');
 SELECT sequence_privs_are('globalsync', 'dead_letters_dead_letter_id_seq', 'globalsync_admin', ARRAY[]::name[], 'admin has no privilege on dead_letters_dead_letter_id_seq');
@@ -181,9 +188,10 @@ SELECT is_empty(
         FROM pg_catalog.pg_class c
         CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
        WHERE c.oid IN ('globalsync.deliveries'::regclass, 'globalsync.full_sync_state'::regclass,
+                       'globalsync.target_secrets'::regclass,
                        'globalsync.dead_letters_dead_letter_id_seq'::regclass)
          AND a.grantee <> c.relowner$$,
-    'nobody but the owner holds a privilege on deliveries, full_sync_state and the dead letter id sequence');
+    'nobody but the owner holds a privilege on deliveries, full_sync_state, target_secrets and the dead letter id sequence');
 -- every privilege on a table, view or sequence of the schema held by
 -- someone other than the owner: exactly these
 SELECT set_eq(
@@ -324,6 +332,8 @@ SELECT set_eq(
           'globalsync.snapshot_chunk(regclass,text[],integer,text[])',
           'globalsync._check_target_options(jsonb)',
           'globalsync._resolve_tracked(text)',
+          'globalsync._check_webhook_secret(text)',
+          'globalsync.set_target_secret(text,text)',
           'globalsync._wake_worker()',
           'globalsync._request_cancel(text)',
           'globalsync._worker_targets()',
@@ -338,7 +348,7 @@ SELECT set_eq(
           'globalsync._failure(text,text,text,timestamp with time zone)',
           'globalsync._disable_target(text,text)',
           'globalsync._purge_history(interval)'],
-    'reader may execute every function except new_id, add_facility, set_facility_active, register_patient, the capture functions other than capture_pending, and the sync functions that change targets, syncs or dead letters or are internal');
+    'reader may execute every function except new_id, add_facility, set_facility_active, register_patient, the capture functions other than capture_pending, and the sync functions that change targets, syncs, secrets or dead letters or are internal');
 
 -- change capture functions, per role: exactly these may be executed
 CREATE TEMP TABLE tap_capture_functions (f regprocedure PRIMARY KEY);
@@ -406,6 +416,18 @@ SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 
 SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute wait_sync()');
 SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute wait_sync()');
 SELECT function_privs_are('globalsync', 'wait_sync', ARRAY['text', 'interval'], 'public', ARRAY[]::name[], 'PUBLIC may not execute wait_sync()');
+SELECT function_privs_are('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute set_target_secret()');
+SELECT function_privs_are('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute set_target_secret()');
+SELECT function_privs_are('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute set_target_secret()');
+SELECT function_privs_are('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute set_target_secret()');
+SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute webhook_signature()');
+SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute webhook_signature()');
+SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute webhook_signature()');
+SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute webhook_signature()');
+SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute _check_webhook_secret()');
+SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute _check_webhook_secret()');
+SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_admin', ARRAY[]::name[], 'admin may not execute _check_webhook_secret() (internal)');
+SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute _check_webhook_secret()');
 
 -- sync engine functions, per role: exactly these may be executed
 CREATE TEMP TABLE tap_sync_functions (f regprocedure PRIMARY KEY);
@@ -426,27 +448,32 @@ INSERT INTO tap_sync_functions VALUES
     ('globalsync._dead_letter(text, text, text, text[], bigint, bigint, integer, text, bigint, bigint, boolean, text[])'),
     ('globalsync._dead_letter_snapshot(text, text, text, text[], integer, text, text, text[], boolean, bigint, bigint, bigint)'),
     ('globalsync._failure(text, text, text, timestamptz)'), ('globalsync._disable_target(text, text)'),
-    ('globalsync._purge_history(interval)'), ('globalsync._pending_events(text)'), ('globalsync.health()');
+    ('globalsync._purge_history(interval)'), ('globalsync._pending_events(text)'), ('globalsync.health()'),
+    ('globalsync.set_target_secret(text, text)'), ('globalsync.webhook_signature(text, text, bigint, text)'),
+    ('globalsync._check_webhook_secret(text)');
 SELECT set_eq(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_reader', f, 'EXECUTE')$$,
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
-          'globalsync.health()'],
-    'of the sync functions, reader may execute validate_target_kind(), sync_progress_raw(), worker_info(), sync_status(), wait_sync(), _pending_events() and health() only');
+          'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)'],
+    'of the sync functions, reader may execute validate_target_kind(), sync_progress_raw(), worker_info(), sync_status(), wait_sync(), _pending_events(), health() and webhook_signature() only');
 SELECT set_eq(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_operator', f, 'EXECUTE')$$,
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
-          'globalsync.health()', 'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)'],
+          'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)',
+          'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)'],
     'of the sync functions, operator may execute what reader may, start_sync() and cancel_sync()');
 SELECT set_eq(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_admin', f, 'EXECUTE')$$,
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
-          'globalsync.health()', 'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)',
+          'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)',
+          'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)',
           'globalsync.add_target(text,text,text,jsonb)', 'globalsync.alter_target(text,text,text,jsonb,boolean)',
-          'globalsync.remove_target(text)', 'globalsync.replay_dead_letter(bigint)', 'globalsync.discard_dead_letter(bigint)'],
-    'of the sync functions, admin may execute what operator may and the target and dead letter API (not snapshot_row(), snapshot_chunk() or the worker''s internal functions)');
+          'globalsync.remove_target(text)', 'globalsync.replay_dead_letter(bigint)', 'globalsync.discard_dead_letter(bigint)',
+          'globalsync.set_target_secret(text,text)'],
+    'of the sync functions, admin may execute what operator may and the target, secret and dead letter API (not snapshot_row(), snapshot_chunk(), _check_webhook_secret() or the worker''s internal functions)');
 SELECT is_empty(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('public', f, 'EXECUTE')$$,
     'PUBLIC may execute no sync function');
@@ -514,6 +541,8 @@ SELECT throws_ok($$SELECT * FROM globalsync.sync_history$$, '42501', NULL, 'plai
 SELECT throws_ok($$SELECT * FROM globalsync.dashboard_overview$$, '42501', NULL, 'plain role: dashboard_overview is denied');
 SELECT throws_ok(format('SELECT globalsync.start_sync(%L)', :'tap_tgt'), '42501', NULL, 'plain role: start_sync() is denied');
 SELECT throws_ok($$SELECT globalsync.add_target('tap nobody target', 'file', 'tap/nobody')$$, '42501', NULL, 'plain role: add_target() is denied');
+SELECT throws_ok($$SELECT globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_1', 1, 'x')$$, '42501', NULL,
+    'plain role: webhook_signature() is denied');
 RESET ROLE;
 
 -- ===================================================================
@@ -585,6 +614,14 @@ SELECT throws_ok($$SELECT globalsync.snapshot_row('globalsync.patient_registrati
     '42501', NULL, 'reader: snapshot_row() is denied');
 SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('globalsync.patient_registrations', NULL, 10)$$,
     '42501', NULL, 'reader: snapshot_chunk() is denied');
+SELECT is(
+    globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                                 '{"test": 2432232314}'),
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    'reader: webhook_signature() works');
+SELECT throws_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_tgt', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    '42501', NULL, 'reader: set_target_secret() is denied');
+SELECT throws_ok($$SELECT * FROM globalsync.target_secrets$$, '42501', NULL, 'reader: no SELECT on target_secrets');
 RESET ROLE;
 
 -- ===================================================================
@@ -627,6 +664,8 @@ SELECT throws_ok(format('SELECT globalsync.replay_dead_letter(%s)', :tap_dl1), '
 SELECT throws_ok(format('SELECT globalsync.discard_dead_letter(%s)', :tap_dl1), '42501', NULL, 'operator: discard_dead_letter() is denied');
 SELECT throws_ok($$SELECT * FROM globalsync.dead_letters$$, '42501', NULL, 'operator: no SELECT on dead_letters');
 SELECT throws_ok($$SELECT * FROM globalsync.target_state$$, '42501', NULL, 'operator: no SELECT on target_state');
+SELECT throws_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_tgt', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    '42501', NULL, 'operator: set_target_secret() is denied');
 RESET ROLE;
 
 -- ===================================================================
@@ -704,6 +743,14 @@ SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('globalsync.patient_r
 SELECT throws_ok(format('SELECT globalsync._run_begin(%L, %L, %L, NULL, NULL)', 'SYN_TAPADMIN0001', :'tap_tgt', 'MANUAL_SYNC'),
     '42501', NULL, 'admin: the worker''s internal functions are denied (_run_begin)');
 SELECT throws_ok($$SELECT globalsync._purge_history('0')$$, '42501', NULL, 'admin: the worker''s internal functions are denied (_purge_history)');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_tgt', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    'admin: set_target_secret() works');
+SELECT throws_ok($$SELECT * FROM globalsync.target_secrets$$, '42501', NULL,
+    'admin: no SELECT on target_secrets (a secret set cannot be read back)');
+SELECT throws_ok(format('UPDATE globalsync.target_secrets SET secret = %L', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'), '42501', NULL,
+    'admin: no UPDATE on target_secrets');
+SELECT throws_ok($$SELECT globalsync._check_webhook_secret('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$, '42501', NULL,
+    'admin: _check_webhook_secret() is denied (internal)');
 SELECT is(globalsync.remove_target(:'tap_tgt'), true, 'admin: remove_target() works');
 RESET ROLE;
 

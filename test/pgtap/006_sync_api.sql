@@ -3,8 +3,11 @@
 -- validate_target_kind(), add_target(), alter_target(), remove_target()
 -- (every validation error with its SQLSTATE, how options are normalised,
 -- the target_state row and the consumer target:<id> a target comes and
--- goes with), start_sync(), sync_status(), cancel_sync(), wait_sync(),
--- replay_dead_letter() and discard_dead_letter() (unknown ids, wrong
+-- goes with), the http driver's checks of endpoints and options,
+-- globalsync.allowed_hosts, set_target_secret() (target_secrets, what
+-- _worker_targets() hands the worker), webhook_signature() (the Standard
+-- Webhooks test vector), start_sync(), sync_status(), cancel_sync(),
+-- wait_sync(), replay_dead_letter() and discard_dead_letter() (unknown ids, wrong
 -- states, what each changes), and the two functions full syncs read
 -- tables with: snapshot_row() (a row exactly as capture logs it) and
 -- snapshot_chunk() (primary key paging, composite keys, facility filter).
@@ -22,7 +25,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(146);
+SELECT plan(204);
 
 -- ===================================================================
 -- fixtures, as the superuser running the suite
@@ -104,9 +107,9 @@ SELECT lives_ok(
     $$SELECT globalsync.validate_target_kind('file', 'x',
         '{"schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
     'validate_target_kind(): the file driver accepts the common options (their values are checked elsewhere)');
-SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1:9/', '{}')$$,
-    '0A000', 'targets of kind "http" are not supported yet',
-    'validate_target_kind(): kind http has no driver yet (0A000)');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('s3', 'http://127.0.0.1:9/', '{}')$$,
+    '0A000', 'targets of kind "s3" are not supported yet',
+    'validate_target_kind(): kind s3 has no driver yet (0A000)');
 SELECT throws_ok($$SELECT globalsync.validate_target_kind('ftp', 'x', '{}')$$,
     '0A000', 'targets of kind "ftp" are not supported yet',
     'validate_target_kind(): a kind without a driver fails with 0A000');
@@ -136,6 +139,110 @@ SELECT is(
     'validate_target_kind(): an option the file driver does not know fails with 22023');
 
 -- ===================================================================
+-- validate_target_kind: the http driver's checks
+-- ===================================================================
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/hooks/globalsync', '{}')$$,
+    'validate_target_kind(): an https URL is a valid http endpoint');
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1:9/hook?tenant=tap', '{}')$$,
+    'validate_target_kind(): an http URL with an address, a port and a query is a valid http endpoint');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/hooks',
+        '{"format": "ndjson", "headers": {"Authorization": "Bearer tap", "X-Tenant": "tap"}, "timeout_ms": 100,
+          "connect_timeout_ms": 600000, "max_in_flight": 64, "gzip": true, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+          "schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
+    'validate_target_kind(): the http driver accepts its options (timeout_ms at its minimum, connect_timeout_ms and max_in_flight at their maximum) and the common ones');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/hooks',
+        '{"format": "json", "headers": {}, "timeout_ms": 3600000, "connect_timeout_ms": 100, "max_in_flight": 1, "gzip": false}')$$,
+    'validate_target_kind(): the http driver accepts format json, no headers, timeout_ms at its maximum, connect_timeout_ms and max_in_flight at their minimum');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'http', e, '{}'))).*
+        FROM unnest(ARRAY['ftp://127.0.0.1/x', 'file:///etc/passwd', 'http://tap:s3cr3t@127.0.0.1:9/x',
+                          'https://tap@receiver.example.org/', 'http://:s3cr3t@127.0.0.1/', 'http://', 'https://?x=1',
+                          'http://:80/x', 'receiver.example.org/hooks']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for an http target' AS err_message,
+             format('The endpoint of an http target is an http or https URL, but %s.', why) AS err_detail,
+             'Use for example ''https://receiver.example.org/hooks/globalsync''; put credentials in option "headers" or use globalsync.set_target_secret().' AS err_hint
+        FROM (VALUES ('ftp://127.0.0.1/x', 'only http and https URLs are allowed'),
+                     ('file:///etc/passwd', 'only http and https URLs are allowed'),
+                     ('http://tap:s3cr3t@127.0.0.1:9/x', 'it contains a user name or password'),
+                     ('https://tap@receiver.example.org/', 'it contains a user name or password'),
+                     ('http://:s3cr3t@127.0.0.1/', 'it contains a user name or password'),
+                     ('http://', 'it is not a valid URL'),
+                     ('https://?x=1', 'it is not a valid URL'),
+                     ('http://:80/x', 'it is not a valid URL'),
+                     ('receiver.example.org/hooks', 'it is not a valid URL')) v(e, why)$$,
+    'validate_target_kind(): endpoints that are not http(s) URLs, have no host or carry credentials fail with 22023, saying why');
+SELECT is_empty(
+    $$SELECT e FROM unnest(ARRAY['http://tap:s3cr3t@127.0.0.1:9/x', 'http://:s3cr3t@127.0.0.1/']) e,
+                    pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'http', e, '{}')) r
+       WHERE concat_ws(' ', r.err_message, r.err_detail, r.err_hint) LIKE '%s3cr3t%'$$,
+    'validate_target_kind(): the error for an endpoint with a password does not show the password');
+SELECT set_eq(
+    $$SELECT h, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'http', 'https://receiver.example.org/',
+                                          jsonb_build_object('headers', jsonb_build_object('X-Tenant', 'tap', h, 'x'))))).*
+        FROM unnest(ARRAY['Content-Type', 'content-length', 'Content-Encoding', 'Host', 'Idempotency-Key', 'Webhook-Id',
+                          'webhook-timestamp', 'WEBHOOK-SIGNATURE', 'Transfer-Encoding']) h$$,
+    $$SELECT h, '22023' AS err_state, 'invalid option "headers" for an http target' AS err_message,
+             format('Header "%s" is set by globalsync itself.', h) AS err_detail,
+             'See the http target in docs/targets.md.' AS err_hint
+        FROM unnest(ARRAY['Content-Type', 'content-length', 'Content-Encoding', 'Host', 'Idempotency-Key', 'Webhook-Id',
+                          'webhook-timestamp', 'WEBHOOK-SIGNATURE', 'Transfer-Encoding']) h$$,
+    'validate_target_kind(): each header globalsync sets itself is refused in option headers, whatever its case (22023)');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'http', 'https://receiver.example.org/', o))).*
+        FROM unnest(ARRAY['{"headers": {"X-Tenant": "a\r\nX-Injected: 1"}}', '{"headers": {"X-Tenant": "a\nb"}}',
+                          '{"headers": {"X-Tenant": "a\rb"}}', '{"headers": {"X-Tenant": 1}}', '{"headers": {"X-Tenant": ["a"]}}',
+                          '{"headers": {"X Tenant": "a"}}', '{"headers": {"": "a"}}', '{"headers": {"X-Tenant:": "a"}}',
+                          '{"headers": ["X-Tenant"]}', '{"headers": "X-Tenant: a"}']) o$$,
+    $$SELECT o, '22023' AS err_state, 'invalid option "headers" for an http target' AS err_message, d AS err_detail,
+             'See the http target in docs/targets.md.' AS err_hint
+        FROM (VALUES ('{"headers": {"X-Tenant": "a\r\nX-Injected: 1"}}', 'Header values must be strings without line breaks.'),
+                     ('{"headers": {"X-Tenant": "a\nb"}}', 'Header values must be strings without line breaks.'),
+                     ('{"headers": {"X-Tenant": "a\rb"}}', 'Header values must be strings without line breaks.'),
+                     ('{"headers": {"X-Tenant": 1}}', 'Header values must be strings without line breaks.'),
+                     ('{"headers": {"X-Tenant": ["a"]}}', 'Header values must be strings without line breaks.'),
+                     ('{"headers": {"X Tenant": "a"}}', '"X Tenant" is not a valid header name.'),
+                     ('{"headers": {"": "a"}}', '"" is not a valid header name.'),
+                     ('{"headers": {"X-Tenant:": "a"}}', '"X-Tenant:" is not a valid header name.'),
+                     ('{"headers": ["X-Tenant"]}', 'It must be an object of header names and string values.'),
+                     ('{"headers": "X-Tenant: a"}', 'It must be an object of header names and string values.')) v(o, d)$$,
+    'validate_target_kind(): header values with a line break or not a string, invalid header names and headers that are not an object fail with 22023');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'http', 'https://receiver.example.org/', o))).*
+        FROM unnest(ARRAY['{"format": "xml"}', '{"format": "NDJSON"}', '{"format": 1}',
+                          '{"timeout_ms": 99}', '{"timeout_ms": 3600001}', '{"timeout_ms": "1000"}',
+                          '{"connect_timeout_ms": 99}', '{"connect_timeout_ms": 600001}',
+                          '{"max_in_flight": 0}', '{"max_in_flight": 65}',
+                          '{"gzip": "yes"}', '{"gzip": 1}', '{"gzip": null}',
+                          '{"ca_file": "certs/ca.pem"}', '{"ca_file": ""}', '{"ca_file": 1}']) o$$,
+    $$SELECT o, '22023' AS err_state, format('invalid option "%s" for an http target', k) AS err_message, d AS err_detail,
+             'See the http target in docs/targets.md.' AS err_hint
+        FROM (VALUES ('{"format": "xml"}', 'format', 'It is "json" (one envelope with an events array) or "ndjson" (one event per line).'),
+                     ('{"format": "NDJSON"}', 'format', 'It is "json" (one envelope with an events array) or "ndjson" (one event per line).'),
+                     ('{"format": 1}', 'format', 'It is "json" (one envelope with an events array) or "ndjson" (one event per line).'),
+                     ('{"timeout_ms": 99}', 'timeout_ms', 'It must be between 100 and 3600000.'),
+                     ('{"timeout_ms": 3600001}', 'timeout_ms', 'It must be between 100 and 3600000.'),
+                     ('{"timeout_ms": "1000"}', 'timeout_ms', 'It must be a number.'),
+                     ('{"connect_timeout_ms": 99}', 'connect_timeout_ms', 'It must be between 100 and 600000.'),
+                     ('{"connect_timeout_ms": 600001}', 'connect_timeout_ms', 'It must be between 100 and 600000.'),
+                     ('{"max_in_flight": 0}', 'max_in_flight', 'It must be between 1 and 64.'),
+                     ('{"max_in_flight": 65}', 'max_in_flight', 'It must be between 1 and 64.'),
+                     ('{"gzip": "yes"}', 'gzip', 'It must be true or false.'),
+                     ('{"gzip": 1}', 'gzip', 'It must be true or false.'),
+                     ('{"gzip": null}', 'gzip', 'It must be true or false.'),
+                     ('{"ca_file": "certs/ca.pem"}', 'ca_file', 'It must be the absolute path of a PEM file of trusted CA certificates.'),
+                     ('{"ca_file": ""}', 'ca_file', 'It must be the absolute path of a PEM file of trusted CA certificates.'),
+                     ('{"ca_file": 1}', 'ca_file', 'It must be the absolute path of a PEM file of trusted CA certificates.')) v(o, k, d)$$,
+    'validate_target_kind(): bad values of format, timeout_ms, connect_timeout_ms, max_in_flight, gzip and ca_file fail with 22023, saying what is allowed');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/', '{"schedule": "manual", "retries": 3}')$$))::text,
+    ROW('22023', 'unknown option "retries" for an http target',
+        'Http targets take format, headers, timeout_ms, connect_timeout_ms, max_in_flight, gzip and ca_file, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.',
+        'Remove the option.')::text,
+    'validate_target_kind(): an option the http driver does not know fails with 22023, listing the options it takes');
+
+-- ===================================================================
 -- add_target: validation
 -- ===================================================================
 CREATE TEMP TABLE tap_counts AS
@@ -151,9 +258,9 @@ SELECT throws_ok($$SELECT globalsync.add_target('tap bad', NULL, 'x')$$,
     '22023', 'unknown target kind: "<NULL>"', 'add_target(): a NULL kind fails with 22023');
 SELECT set_eq(
     $$SELECT k, (pg_temp.tap_error(format('SELECT globalsync.add_target(%L, %L, %L)', 'tap bad', k, 'https://127.0.0.1:9/x'))).err_state
-        FROM unnest(ARRAY['http', 's3', 'snowflake', 'fhir']) k$$,
-    $$VALUES ('http', '0A000'), ('s3', '0A000'), ('snowflake', '0A000'), ('fhir', '0A000')$$,
-    'add_target(): the kinds http, s3, snowflake and fhir are known but not supported yet (0A000)');
+        FROM unnest(ARRAY['s3', 'snowflake', 'fhir']) k$$,
+    $$VALUES ('s3', '0A000'), ('snowflake', '0A000'), ('fhir', '0A000')$$,
+    'add_target(): the kinds s3, snowflake and fhir are known but not supported yet (0A000)');
 SELECT throws_ok($$SELECT globalsync.add_target('  ', 'file', 'x')$$,
     '22023', 'target name must not be empty', 'add_target(): a blank name fails with 22023');
 SELECT throws_ok($$SELECT globalsync.add_target(NULL, 'file', 'x')$$,
@@ -220,13 +327,38 @@ SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"max_b
     '22023', 'option "max_batch_bytes" must be an integer between 1024 and 1073741824', 'add_target(): max_batch_bytes under 1024 fails with 22023');
 SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'file', 'x', '{"color": "red"}')$$,
     '22023', 'unknown option "color" for a file target', 'add_target(): an unknown option for a file target fails with 22023');
+-- http targets: add_target() refuses what the http driver refuses
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'ftp://127.0.0.1:9/x')$$,
+    '22023', 'invalid endpoint for an http target', 'add_target(): an http target with an ftp URL fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://tap:s3cr3t@127.0.0.1:9/x')$$,
+    '22023', 'invalid endpoint for an http target', 'add_target(): an http target with user:password in its URL fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'https://?x=1')$$,
+    '22023', 'invalid endpoint for an http target', 'add_target(): an http target with a URL without a host fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"headers": {"Idempotency-Key": "tap"}}')$$,
+    '22023', 'invalid option "headers" for an http target', 'add_target(): an http target setting header Idempotency-Key fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"headers": {"X-Tenant": "a\nX-Injected: 1"}}')$$,
+    '22023', 'invalid option "headers" for an http target', 'add_target(): an http target with a header value holding a newline fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"format": "csv"}')$$,
+    '22023', 'invalid option "format" for an http target', 'add_target(): an http target with format csv fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"timeout_ms": 50}')$$,
+    '22023', 'invalid option "timeout_ms" for an http target', 'add_target(): an http target with timeout_ms under 100 fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"timeout_ms": 3600001}')$$,
+    '22023', 'invalid option "timeout_ms" for an http target', 'add_target(): an http target with timeout_ms over an hour fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"gzip": "true"}')$$,
+    '22023', 'invalid option "gzip" for an http target', 'add_target(): an http target with a gzip that is not a boolean fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"ca_file": "certs/ca.pem"}')$$,
+    '22023', 'invalid option "ca_file" for an http target', 'add_target(): an http target with a relative ca_file fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"retries": 3}')$$,
+    '22023', 'unknown option "retries" for an http target', 'add_target(): an http target with an unknown option fails with 22023');
+SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'http', 'http://127.0.0.1:9/', '{"schedule": "soon"}')$$,
+    '22023', 'invalid schedule: "soon"', 'add_target(): an http target''s common options are checked as any target''s');
 SELECT is(
     (SELECT ARRAY[count(*) FILTER (WHERE name LIKE 'tap bad%')] FROM globalsync.targets)
         || (SELECT ARRAY[(SELECT count(*) FROM globalsync.targets) - targets,
                          (SELECT count(*) FROM globalsync.target_state) - states,
                          (SELECT count(*) FROM globalsync.consumers) - consumers] FROM tap_counts),
     ARRAY[0, 0, 0, 0]::bigint[],
-    'add_target(): a refused target leaves no target, target_state or consumer behind');
+    'add_target(): a refused target (file or http) leaves no target, target_state or consumer behind');
 
 -- ===================================================================
 -- add_target: what it makes
@@ -328,6 +460,137 @@ SELECT is(
        FROM globalsync.targets t JOIN globalsync.target_state s USING (target_id) WHERE target_id = :'tap_t2'),
     ROW(true, 0, NULL::timestamptz)::text,
     'alter_target(is_active => true): the target is on with a closed breaker');
+
+-- ===================================================================
+-- http targets: add_target, globalsync.allowed_hosts
+-- ===================================================================
+-- an empty globalsync.allowed_hosts allows any host
+SET LOCAL globalsync.allowed_hosts = '';
+SELECT globalsync.add_target('tap http target', 'http', 'http://127.0.0.1:9/hook',
+    '{"format": "ndjson", "headers": {"Authorization": "Bearer tap"}, "timeout_ms": 5000, "gzip": true, "schedule": "manual"}') AS tap_h1 \gset
+SELECT is(
+    (SELECT ROW(name, kind, endpoint, options, is_active)::text FROM globalsync.targets WHERE target_id = :'tap_h1'),
+    ROW('tap http target', 'http', 'http://127.0.0.1:9/hook',
+        '{"format": "ndjson", "headers": {"Authorization": "Bearer tap"}, "timeout_ms": 5000, "gzip": true, "schedule": "manual"}'::jsonb,
+        true)::text,
+    'add_target(): an http target is stored with its URL and options as given');
+SELECT is(
+    (SELECT ROW(s.consumer, c.consumer IS NOT NULL)::text
+       FROM globalsync.target_state s LEFT JOIN globalsync.consumers c USING (consumer) WHERE s.target_id = :'tap_h1'),
+    ROW('target:' || :'tap_h1', true)::text,
+    'add_target(): an http target gets its target_state row and consumer target:<id>');
+SELECT is((SELECT context FROM pg_catalog.pg_settings WHERE name = 'globalsync.allowed_hosts'), 'superuser',
+    'globalsync.allowed_hosts can be set by superusers only');
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap http local', 'http', 'http://127.0.0.1:9/hook')$$))::text,
+    ROW('42501', 'host "127.0.0.1" is not in globalsync.allowed_hosts', '',
+        'A superuser can add it to globalsync.allowed_hosts.')::text,
+    'add_target(): an http target to a host not in globalsync.allowed_hosts fails with 42501');
+SELECT lives_ok($$SELECT globalsync.add_target('tap http allowed', 'http', 'https://receiver.example.org/hooks/globalsync')$$,
+    'add_target(): an http target to a host in globalsync.allowed_hosts works');
+SELECT lives_ok($$SELECT globalsync.add_target('tap http allowed case', 'http', 'https://Receiver.Example.ORG/hooks')$$,
+    'add_target(): host names are matched against globalsync.allowed_hosts whatever their case');
+SELECT throws_ok($$SELECT globalsync.add_target('tap http sub', 'http', 'https://eu.receiver.example.org/hooks')$$,
+    '42501', 'host "eu.receiver.example.org" is not in globalsync.allowed_hosts',
+    'add_target(): a host in globalsync.allowed_hosts does not allow its subdomains');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, endpoint => %L)', :'tap_h1', 'http://127.0.0.1:9/other'),
+    '42501', 'host "127.0.0.1" is not in globalsync.allowed_hosts',
+    'alter_target(): a new endpoint is checked against globalsync.allowed_hosts (42501)');
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org, .example.org';
+SELECT lives_ok($$SELECT globalsync.add_target('tap http subdomain', 'http', 'https://hooks.eu.example.org/globalsync')$$,
+    'add_target(): an entry ''.example.org'' in globalsync.allowed_hosts allows every host below example.org');
+SELECT set_eq(
+    $$SELECT u, (pg_temp.tap_error(format('SELECT globalsync.add_target(%L, %L, %L)', 'tap http refused', 'http', u))).err_state
+        FROM unnest(ARRAY['https://example.org/', 'https://notexample.org/', 'https://example.org.evil.test/',
+                          'http://127.0.0.1:9/']) u$$,
+    $$VALUES ('https://example.org/', '42501'), ('https://notexample.org/', '42501'),
+             ('https://example.org.evil.test/', '42501'), ('http://127.0.0.1:9/', '42501')$$,
+    'add_target(): ''.example.org'' allows neither example.org itself nor hosts that merely end in example.org (42501)');
+RESET globalsync.allowed_hosts;
+SELECT is(
+    (SELECT array_agg(name ORDER BY name) FROM globalsync.targets WHERE kind = 'http' AND name LIKE 'tap %'),
+    ARRAY['tap http allowed', 'tap http allowed case', 'tap http subdomain', 'tap http target'],
+    'add_target(): only the http targets allowed were stored');
+
+-- ===================================================================
+-- set_target_secret, webhook_signature
+-- ===================================================================
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.set_target_secret('TGT_TAPNONE1', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$))::text,
+    ROW('42704', 'target "TGT_TAPNONE1" does not exist', '', '')::text,
+    'set_target_secret() of an unknown target fails with 42704');
+SELECT throws_ok($$SELECT globalsync.set_target_secret('TGT_TAPNONE1', NULL)$$,
+    '42704', 'target "TGT_TAPNONE1" does not exist', 'set_target_secret(NULL) of an unknown target fails with 42704');
+SELECT set_eq(
+    format($$SELECT s, (pg_temp.tap_error(format('SELECT globalsync.set_target_secret(%%L, %%L)', %L, s))).*
+               FROM unnest(ARRAY['whsec_c2hvcnQgc2VjcmV0', 'whsec_!!tap-not-base64!!', 'whsec_', '', 'c2hvcnQgc2VjcmV0',
+                                 'whsec_MDEyMzQ1Njc4OWFiY2Rl']) s$$, :'tap_h1'),
+    $$SELECT s, '22023' AS err_state, 'invalid webhook secret' AS err_message,
+             'A secret is base64 of at least 16 bytes, optionally after the prefix "whsec_".' AS err_detail,
+             'Generate one with: SELECT ''whsec_'' || encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, ''-'', ''''), ''hex''), ''base64'').' AS err_hint
+        FROM unnest(ARRAY['whsec_c2hvcnQgc2VjcmV0', 'whsec_!!tap-not-base64!!', 'whsec_', '', 'c2hvcnQgc2VjcmV0',
+                          'whsec_MDEyMzQ1Njc4OWFiY2Rl']) s$$,
+    'set_target_secret(): a secret that is not base64 of at least 16 bytes (15 here), with or without whsec_, fails with 22023');
+SELECT is_empty(
+    format($$SELECT s FROM unnest(ARRAY['whsec_c2hvcnQgc2VjcmV0', 'whsec_!!tap-not-base64!!', 'c2hvcnQgc2VjcmV0']) s,
+                   pg_temp.tap_error(format('SELECT globalsync.set_target_secret(%%L, %%L)', %L, s)) r
+             WHERE concat_ws(' ', r.err_message, r.err_detail, r.err_hint) LIKE '%%' || substr(s, 7, 8) || '%%'$$, :'tap_h1'),
+    'set_target_secret(): the error for a bad secret does not show the secret');
+SELECT is_empty(format('SELECT 1 FROM globalsync.target_secrets WHERE target_id = %L', :'tap_h1'),
+    'set_target_secret(): refused secrets are not stored');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_h1', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    'set_target_secret() with whsec_ and base64 of 24 bytes works');
+SELECT is(
+    (SELECT ROW(secret, set_at = now(), set_by = session_user)::text FROM globalsync.target_secrets WHERE target_id = :'tap_h1'),
+    ROW('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', true, true)::text,
+    'set_target_secret(): the secret is stored in target_secrets as given, with when and by whom');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_h1', 'whsec_' || encode(sha256('tap'), 'base64')),
+    'set_target_secret() of a target that has a secret works');
+SELECT is(
+    (SELECT array_agg(secret) FROM globalsync.target_secrets WHERE target_id = :'tap_h1'),
+    ARRAY['whsec_' || encode(sha256('tap'), 'base64')],
+    'set_target_secret(): a new secret replaces the old one');
+SELECT set_eq(
+    format('SELECT target_id, secret FROM globalsync._worker_targets() WHERE target_id IN (%L, %L)', :'tap_h1', :'tap_t2'),
+    format('VALUES (%L, %L), (%L, NULL)', :'tap_h1', 'whsec_' || encode(sha256('tap'), 'base64'), :'tap_t2'),
+    '_worker_targets() hands the worker each target''s secret (NULL when none is set)');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, NULL)', :'tap_h1'), 'set_target_secret(NULL) works');
+SELECT is_empty(format('SELECT 1 FROM globalsync.target_secrets WHERE target_id = %L', :'tap_h1'),
+    'set_target_secret(NULL) removes the secret');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, NULL)', :'tap_h1'),
+    'set_target_secret(NULL) of a target without a secret works (nothing to remove)');
+SELECT target_id AS tap_h2 FROM globalsync.targets WHERE name = 'tap http allowed' \gset
+SELECT globalsync.set_target_secret(:'tap_h2', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+SELECT is(globalsync.remove_target(:'tap_h2'), true, 'remove_target() of an http target with a secret returns true');
+SELECT is_empty(format('SELECT 1 FROM globalsync.target_secrets WHERE target_id = %L', :'tap_h2'),
+    'remove_target(): the target''s secret goes with it');
+
+SELECT is(
+    globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                                 '{"test": 2432232314}'),
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    'webhook_signature(): the Standard Webhooks test vector');
+SELECT is(
+    globalsync.webhook_signature('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                                 '{"test": 2432232314}'),
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    'webhook_signature(): the prefix whsec_ is optional');
+SELECT is(
+    ARRAY[globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265331,
+                                       '{"test": 2432232314}'),
+          globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJel', 1614265330,
+                                       '{"test": 2432232314}'),
+          globalsync.webhook_signature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330,
+                                       '{"test": 2432232315}')] && ARRAY['v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='],
+    false,
+    'webhook_signature(): another timestamp, message id or body gives another signature');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.webhook_signature('whsec_!!tap!!', 'msg_1', 1, 'x')$$))::text,
+    ROW('22023', 'invalid webhook secret', 'A secret is base64, optionally after the prefix "whsec_".',
+        'Generate one with: SELECT ''whsec_'' || encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, ''-'', ''''), ''hex''), ''base64'').')::text,
+    'webhook_signature() with a secret that is not base64 fails with 22023');
+SELECT is(globalsync.webhook_signature(NULL, 'msg_1', 1, 'x'), NULL, 'webhook_signature() of a NULL secret is NULL (STRICT)');
 
 -- ===================================================================
 -- start_sync
@@ -670,6 +933,25 @@ SELECT results_eq(
     'snapshot_chunk() without facilities of a table without facility_id returns its rows');
 SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('tap_sync.no_key', NULL, 10)$$,
     '55000', 'table tap_sync.no_key has no primary key', 'snapshot_chunk() of a table without a primary key fails with 55000');
+
+-- ===================================================================
+-- http: what review found (a host-less URL, fractional or huge numbers,
+-- switching off a target whose host is no longer allowed)
+-- ===================================================================
+SET LOCAL globalsync.allowed_hosts = '';
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http:///hooks/globalsync', '{}')$$,
+    '22023', 'invalid endpoint for an http target', 'http:///path (no host) is refused, not read as host "hooks"');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1/h', '{"timeout_ms": 1e30}')$$,
+    '22023', 'invalid option "timeout_ms" for an http target', 'a huge timeout_ms fails with 22023, not an overflow');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1/h', '{"timeout_ms": 100.4}')$$,
+    '22023', 'invalid option "timeout_ms" for an http target', 'a fractional timeout_ms is refused, not rounded');
+SELECT globalsync.add_target('tap http later disallowed', 'http', 'http://127.0.0.1:9/h') AS tap_hd \gset
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
+SELECT lives_ok(format('SELECT globalsync.alter_target(%L, is_active => false)', :'tap_hd'),
+    'alter_target(): a target whose host has left allowed_hosts can still be switched off');
+SELECT throws_ok(format('SELECT globalsync.alter_target(%L, is_active => true)', :'tap_hd'),
+    '42501', NULL, 'alter_target(): ... but not switched on again');
+SET LOCAL globalsync.allowed_hosts = '';
 
 SELECT * FROM finish();
 ROLLBACK;
