@@ -33,8 +33,24 @@
 #       lists the target's folder every 5 ms and records when each batch
 #       file appears; latency of an event = that time - its captured_at
 #       (clock_timestamp() when the row was written, just before commit).
+#   (H) http target (issue 5): a loopback receiver (sink.py, Python
+#       standard library, answering 200 as soon as a body is read) and an
+#       http target with max_batch_events 1000, once with format ndjson and
+#       once with json (each created just before its load, removed after
+#       it).  ROWS rows into bench_rows as in (G); time from the start of
+#       the load until the receiver has received every event (its 200 is
+#       the acknowledgement), and until target_health says pending_events
+#       = 0.  The receiver takes the primary-key id of every event out of
+#       each body: each id of the load exactly once.
+#   (HL) http latency: as (L), to an http target with default options
+#       (format json); latency of an event = the receiver's receive time of
+#       its request - its captured_at.
 #   The worker's RSS (and RssAnon, the private memory) before and after
 #   each phase.
+#
+#   On this 2-core machine the receiver (one Python process) competes for
+#   the CPU with the loading backend and the worker: the http figures are
+#   a floor for what the worker can do against a receiver on another host.
 #
 # It prints numbers and whether the issue's goals are met; it is not a test
 # and does not fail because a goal is missed.  It exits non-zero only if it
@@ -44,6 +60,8 @@
 #                                     30 s latency phase (about 2 minutes
 #                                     on 2 cores if the worker keeps up)
 #   bench/deliver/run.sh --quick      smoke test: 100,000 rows, 10 s (about 30 s)
+#   bench/deliver/run.sh --only http  just the http phases (H, HL)
+#   bench/deliver/run.sh --only file  just the file and wal2json phases
 #
 # Run as root: missing Debian packages (postgresql-15-wal2json, the client
 # programs, python3) are installed with apt-get, and the throwaway server
@@ -57,11 +75,13 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-usage: $0 [--quick] [-n ROWS] [--txn-rows N] [--rate EVENTS_PER_S]
+usage: $0 [--quick] [--only file|http] [-n ROWS] [--txn-rows N] [--rate EVENTS_PER_S]
           [--latency-secs SECS] [--max-wait SECS] [--skip-wal2json] [--skip-drain]
           [--build] [--keep] [--out FILE]
 
   --quick            smoke test: -n 100000 --latency-secs 10
+  --only file|http   run only the file target phases (W, G, D, L) or only the
+                     http target phases (H, HL); default: all of them
   -n ROWS            rows per throughput phase (default 1000000)
   --txn-rows N       rows per transaction of the load (default 10000)
   --rate N           events/s of the latency phase (default 1000)
@@ -88,10 +108,21 @@ DRAIN=1
 BUILD=0
 KEEP=0
 OUT=
+DO_FILE=1
+DO_HTTP=1
+H_BATCH=1000
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--quick) ROWS=100000; LAT_SECS=10; shift ;;
+		--only)
+			case "${2:-}" in
+				file) DO_FILE=1; DO_HTTP=0 ;;
+				http) DO_FILE=0; DO_HTTP=1 ;;
+				all) DO_FILE=1; DO_HTTP=1 ;;
+				*) echo "run.sh: --only takes file, http or all, not '${2:-}'" >&2; exit 2 ;;
+			esac
+			shift 2 ;;
 		-n) ROWS="$2"; shift 2 ;;
 		--txn-rows) TXN_ROWS="$2"; shift 2 ;;
 		--rate) LAT_RATE="$2"; shift 2 ;;
@@ -106,6 +137,8 @@ while [ $# -gt 0 ]; do
 		*) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
+# without the file phases there is no wal2json reference to compare with
+[ "$DO_FILE" -eq 1 ] || SKIP_W2J=1
 [ -n "$MAX_WAIT" ] || MAX_WAIT=$((120 + ROWS / 1000))
 for v in ROWS TXN_ROWS LAT_RATE LAT_SECS MAX_WAIT; do
 	case "${!v}" in ''|*[!0-9]*) echo "run.sh: $v needs a positive integer, not '${!v}'" >&2; exit 2 ;; esac
@@ -331,6 +364,8 @@ fi
 log "creating the extension and the tables ..."
 q "CREATE EXTENSION globalsync" >/dev/null
 LAT_FIRST=$((4 * ROWS + 1))
+# the http phases' ids: above those the file latency phase can take
+H_BASE=$((4 * ROWS + 10 * LAT_RATE * LAT_SECS + 1000000))
 q "CREATE TABLE public.bench_rows (id bigint PRIMARY KEY, facility_id text, payload text);
    SELECT globalsync.track('public.bench_rows');
    CREATE TABLE public.bench_plain (id bigint PRIMARY KEY, facility_id text, payload text);
@@ -585,6 +620,7 @@ target_phase() {
 		log "(D) load ${R[${lab}_load]} s; after the target was made active, every event in files after ${R[${lab}_done]} s, acknowledged after ${R[${lab}_ack]} s"
 	fi
 }
+if [ "$DO_FILE" -eq 1 ]; then
 target_phase 10k 10000 $((ROWS + 1)) live
 target_phase 1k 1000 $((2 * ROWS + 1)) live
 [ "$DRAIN" -eq 0 ] || target_phase drain 1000 $((3 * ROWS + 1)) drain
@@ -626,6 +662,158 @@ R[lat_db]=$(qs "SELECT format('%s rows, p50 %s ms, p99 %s ms, max %s ms', count(
 mem_sample "after latency run"
 qs "SELECT globalsync.remove_target('$LTID')" >/dev/null
 log "(L) p50 ${R[lat_lat_p50_ms]} ms, p99 ${R[lat_lat_p99_ms]} ms over ${R[lat_lat_samples]} events"
+fi # DO_FILE
+
+# ---------------------------------------------------------------- (H) http
+# Start the loopback receiver (sink.py ARGS...) in the background as $1.*;
+# wait until it listens; its port is in $1.ready.  WATCH_PID is its pid, so
+# wait_done works on it.
+start_sink() {
+	local base=$1 k
+	shift
+	rm -f "$base".ready "$base".done "$base".summary
+	"$PYTHON" "$HERE/sink.py" "$@" --ready "$base.ready" --done "$base.done" --summary "$base.summary" \
+		2>"$base.err" &
+	WATCH_PID=$!
+	BG+=("$WATCH_PID")
+	for k in $(seq 1 200); do
+		[ ! -s "$base.ready" ] || return 0
+		kill -0 "$WATCH_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	log "the receiver did not start: $(cat "$base.err")"
+	exit 1
+}
+# Stop the receiver (SIGTERM: it writes its summary and exits).
+stop_sink() {
+	local rc=0
+	kill -TERM "$WATCH_PID" 2>/dev/null || true
+	wait "$WATCH_PID" || rc=$?
+	[ "$rc" -eq 0 ] || note "receiver exited with $rc: $(tail -n 3 "$1.err" | tr '\n' ' ')"
+	[ -s "$1.summary" ] || note "receiver wrote no summary: $(tail -n 3 "$1.err" | tr '\n' ' ')"
+	WATCH_PID=
+	BG=()
+}
+# sync_log, target_health, failed runs and dead letters of target $2, into
+# R[$1_runs] and R[$1_health]
+target_history() {
+	local lab=$1 tid=$2 k failed dl
+	for k in $(seq 1 100); do
+		[ "$(qs "SELECT count(*) FROM globalsync.sync_log WHERE target_id = '$tid' AND status IN ('running', 'queued')")" != 0 ] || break
+		sleep 0.1
+	done
+	R[${lab}_runs]=$(qs "SELECT format('%s runs (%s completed, %s failed, %s cancelled, %s still running), %s records',
+	                             count(*), count(*) FILTER (WHERE status = 'completed'),
+	                             count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'cancelled'),
+	                             count(*) FILTER (WHERE status IN ('running', 'queued')), coalesce(sum(record_count), 0))
+	                       FROM globalsync.sync_log WHERE target_id = '$tid'")
+	R[${lab}_health]=$(qs "SELECT format('state %s, breaker %s, pending %s, dead letters %s%s', state, breaker, pending_events,
+	                              dead_letters, coalesce(', last error: ' || left(last_error, 200), ''))
+	                         FROM globalsync.target_health WHERE target_id = '$tid'")
+	failed=$(qs "SELECT count(*) FROM globalsync.sync_log WHERE target_id = '$tid' AND status = 'failed'")
+	[ "${failed:-0}" = 0 ] || note "$lab: $failed failed runs: $(qs "SELECT string_agg(DISTINCT left(error_message, 150), ' | ') FROM globalsync.sync_log WHERE target_id = '$tid' AND status = 'failed'")"
+	dl=$(qs "SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid'")
+	[ "${dl:-0}" = 0 ] || note "$lab: $dl dead letters"
+}
+# http_phase LABEL FORMAT FIRST_ID: an http target (format FORMAT,
+# max_batch_events H_BATCH) active during the load of ROWS rows.
+http_phase() {
+	local lab=$1 fmt=$2 first=$3 last port tid t0 t1 tack deadline pe k s
+	last=$((first + ROWS - 1))
+	log "(H) http target, format $fmt, max_batch_events $H_BATCH: $ROWS rows into bench_rows ..."
+	start_sink "$TMP/$lab" --expect "$ROWS" --timeout $((MAX_WAIT + LOAD_TIMEOUT + 600)) \
+		--verify "$first" "$last" --log "$TMP/$lab.requests"
+	port=$(cat "$TMP/$lab.ready")
+	tid=$(q "SELECT globalsync.add_target('bench_$lab', 'http', 'http://127.0.0.1:$port/$lab',
+	                                      '{\"format\": \"$fmt\", \"max_batch_events\": $H_BATCH}')")
+	R[${lab}_tid]=$tid
+	sleep 1
+	mem_sample "before $lab run"
+	t0=$(now)
+	load_rows bench_rows "$first" "$last"
+	t1=$(now)
+	R[${lab}_load]=$(elapsed "$t0" "$t1")
+	deadline=$(($(date +%s) + MAX_WAIT))
+	tack=-
+	if wait_done "$TMP/$lab" "$deadline" && [ -e "$TMP/$lab.done" ]; then
+		for k in $(seq 1 600); do
+			pe=$(qs "SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'")
+			if [ "$pe" = 0 ]; then tack=$(now); break; fi
+			[ "$(date +%s)" -lt "$deadline" ] || break
+			sleep 0.1
+		done
+		[ "$tack" != - ] || note "$lab: the receiver has every event, but target_health.pending_events is '$pe', not 0"
+	fi
+	# a moment for resends (none expected) before the receiver stops
+	sleep 0.5
+	stop_sink "$TMP/$lab"
+	s=$TMP/$lab.summary
+	R[${lab}_events]=$(sumval "$s" lines)
+	R[${lab}_requests]=$(sumval "$s" requests)
+	R[${lab}_done]=$(elapsed "$t0" "$(sumval "$s" done_at)")
+	R[${lab}_ack]=$(elapsed "$t0" "$tack")
+	R[${lab}_after_load]=$(elapsed "$t1" "$(sumval "$s" done_at)")
+	R[${lab}_check]="missing $(sumval "$s" verify_missing), duplicate $(sumval "$s" verify_duplicate), other $(sumval "$s" verify_outside), duplicate event_id $(sumval "$s" verify_duplicate_event_id), resent requests $(sumval "$s" resent_requests)"
+	R[${lab}_sink]="$(sumval "$s" requests) requests on $(sumval "$s" connections) connection(s), $(awk -v b="$(sumval "$s" bytes)" 'BEGIN { printf "%.0f", b / 1048576 }') MB, events per request p50 $(sumval "$s" events_per_request_p50) max $(sumval "$s" events_per_request_max), body read (first byte after the headers to last) p50 $(sumval "$s" read_p50_ms) ms p99 $(sumval "$s" read_p99_ms) ms, gap from one request's receipt to the next one's start p50 $(sumval "$s" gap_p50_ms) ms p99 $(sumval "$s" gap_p99_ms) ms, bodies $(sumval "$s" formats), receiver CPU $(sumval "$s" cpu_s) s"
+	if [ "$(sumval "$s" timed_out)" = 1 ] || [ "${R[${lab}_done]}" = - ]; then
+		pe=$(qs "SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'")
+		note "$lab: the receiver got only ${R[${lab}_events]} of $ROWS events after $(elapsed "$t0" "$(now)") s (gave up; pending_events ${pe:-?})"
+	fi
+	if [ "$(sumval "$s" verify_missing)" != 0 ] || [ "$(sumval "$s" verify_duplicate)" != 0 ] ||
+		[ "$(sumval "$s" verify_outside)" != 0 ] || [ "$(sumval "$s" verify_duplicate_event_id)" != 0 ]; then
+		note "$lab: events received do not match the load: ${R[${lab}_check]}"
+	fi
+	[ "$(sumval "$s" lines)" = "$(sumval "$s" pk_ids)" ] ||
+		note "$lab: the receiver counted $(sumval "$s" lines) events but found $(sumval "$s" pk_ids) primary keys"
+	target_history "$lab" "$tid"
+	mem_sample "after $lab run"
+	qs "SELECT globalsync.remove_target('$tid')" >/dev/null
+	log "(H) $fmt: load ${R[${lab}_load]} s, every event received after ${R[${lab}_done]} s ($(rate "$ROWS" "${R[${lab}_done]}") events/s), acknowledged after ${R[${lab}_ack]} s; ${R[${lab}_check]}"
+}
+
+if [ "$DO_HTTP" -eq 1 ]; then
+	log "(H) note: $(nproc) cores; the receiver (Python) competes with PostgreSQL for them"
+	http_phase http_ndjson ndjson $((H_BASE + 1))
+	http_phase http_json json $((H_BASE + ROWS + 1))
+
+	# ------------------------------------------------------------ (HL)
+	HL_FIRST=$((H_BASE + 2 * ROWS + 1))
+	log "(HL) http latency: $LAT_RATE rows/s for $LAT_SECS s, one row per transaction ..."
+	q "SELECT setval('public.bench_lat_id', $HL_FIRST, false)" >/dev/null
+	rm -f "$TMP/hl.expect"
+	start_sink "$TMP/hl" --expect-file "$TMP/hl.expect" --timeout $((LAT_SECS + 900)) \
+		--latency "$TMP/hl.samples" --log "$TMP/hl.requests"
+	HL_PORT=$(cat "$TMP/hl.ready")
+	HLTID=$(q "SELECT globalsync.add_target('bench_http_latency', 'http', 'http://127.0.0.1:$HL_PORT/latency')")
+	sleep 1
+	rc=0
+	run_bg "$PGBENCH" -n -R "$LAT_RATE" -T "$LAT_SECS" -c "$LAT_CLIENTS" -j 2 -f "$HERE/latency.sql" \
+		-h "$TMP" -p "$PORT" -U postgres "$DB" >"$TMP/hl-pgbench.out" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || note "pgbench (http latency) exited with $rc: $(grep -m 3 -iE 'error|abort' "$TMP/hl-pgbench.out" | tr '\n' ' ')"
+	HL_N=$(q "SELECT count(*) FROM public.bench_rows WHERE id >= $HL_FIRST")
+	echo "$HL_N" >"$TMP/hl.expect"
+	wait_done "$TMP/hl" $(($(date +%s) + 180)) || true
+	sleep 0.5
+	stop_sink "$TMP/hl"
+	R[hl_rows]=$HL_N
+	R[hl_tps]=$(awk '/^tps = / { printf "%.0f", $3; exit }' "$TMP/hl-pgbench.out")
+	R[hl_txn_ms]=$(awk '/^latency average/ { print $4; exit }' "$TMP/hl-pgbench.out")
+	R[hl_sched_ms]=$(awk '/^rate limit schedule lag/ { print $6; exit }' "$TMP/hl-pgbench.out")
+	for k in lines requests lat_samples lat_p50_ms lat_p90_ms lat_p99_ms lat_p99_9_ms lat_max_ms lat_min_ms bad_timestamps timed_out resent_requests verify_duplicate_event_id formats cpu_s; do
+		R[hl_$k]=$(sumval "$TMP/hl.summary" "$k")
+	done
+	[ "${R[hl_lines]}" = "$HL_N" ] || note "http latency: the receiver got ${R[hl_lines]} of $HL_N events within 180 s after pgbench"
+	[ "${R[hl_bad_timestamps]}" = 0 ] || note "http latency: ${R[hl_bad_timestamps]} events without a readable captured_at"
+	R[hl_db]=$(qs "SELECT format('%s rows, p50 %s ms, p99 %s ms, max %s ms', count(*),
+	                        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY lag_seconds) * 1000)::numeric, 1),
+	                        round((percentile_cont(0.99) WITHIN GROUP (ORDER BY lag_seconds) * 1000)::numeric, 1),
+	                        round((max(lag_seconds) * 1000)::numeric, 1))
+	                  FROM globalsync.deliveries WHERE target_id = '$HLTID'")
+	target_history hl "$HLTID"
+	mem_sample "after http latency run"
+	qs "SELECT globalsync.remove_target('$HLTID')" >/dev/null
+	log "(HL) p50 ${R[hl_lat_p50_ms]} ms, p99 ${R[hl_lat_p99_ms]} ms over ${R[hl_lat_samples]} events"
+fi
 
 ELAPSED=$(($(date +%s) - START))
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -687,6 +875,14 @@ report() {
 	echo "- load average (1, 5, 15 min) before measuring: $LOAD_START; after: $LOAD_END"
 	echo "- server: throwaway cluster, wal_level logical, shared_buffers 512MB, fsync on, synchronous_commit on, autovacuum on, jit off; $OPL_NOTE"
 	echo "- each throughput phase: $ROWS rows (id bigint, facility_id text, 64-character payload) by INSERT ... SELECT in transactions of $TXN_ROWS rows from one session"
+	local ph=()
+	if [ "$DO_FILE" -eq 1 ]; then
+		[ "$HAVE_W2J" -eq 0 ] || ph+=("wal2json (W)")
+		ph+=("file target (G$([ "$DRAIN" -eq 1 ] && echo ", D"), L)")
+	fi
+	[ "$DO_HTTP" -eq 0 ] || ph+=("http target (H, HL)")
+	echo "- phases: $(printf '%s; ' "${ph[@]}" | sed 's/; $//')"
+	if [ "$DO_FILE" -eq 1 ]; then
 	echo
 	echo "### Throughput: $ROWS inserts"
 	echo
@@ -738,6 +934,40 @@ report() {
 	echo "- the worker's own figure, globalsync.deliveries.lag_seconds (per acknowledged batch and facility, from its oldest event): ${R[lat_db]:--}"
 	echo "- sync_log: ${R[lat_runs]:--}"
 	echo
+	fi # DO_FILE
+	if [ "$DO_HTTP" -eq 1 ]; then
+	[ "$DO_FILE" -eq 1 ] || echo
+	echo "### HTTP target: $ROWS inserts to a loopback receiver (max_batch_events $H_BATCH)"
+	echo
+	echo "The receiver is bench/deliver/sink.py (Python standard library ThreadingHTTPServer on 127.0.0.1, HTTP/1.1 keep-alive), answering 200 with an empty body as soon as a request's body is read; it verifies nothing, counts the events of each request (ndjson: lines; json: len(events)) and takes every event's primary-key id and event_id out of the body. **This machine has $(nproc) cores: the receiver competes for them with the loading backend and the globalsync worker**, so these figures are a floor for the worker against a receiver on another host."
+	echo
+	echo "\"received\": the receiver has every event (the 200 answering the request that completed them is the acknowledgement); \"acknowledged\": target_health.pending_events = 0 afterwards. Timed from the start of the load."
+	echo
+	echo "| run | load s | load rows/s | received s | events/s received (acknowledged by the receiver) | acknowledged s | events/s acknowledged (pending_events = 0) | received s after the load | requests | check |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	for lab in http_ndjson http_json; do
+		[ -n "${R[${lab}_tid]:-}" ] || continue
+		echo "| http target, format ${lab#http_}, max_batch_events $H_BATCH, active during the load | ${R[${lab}_load]:--} | $(rate "$ROWS" "${R[${lab}_load]:--}") | ${R[${lab}_done]:--} | $(rate "$ROWS" "${R[${lab}_done]:--}") | ${R[${lab}_ack]:--} | $(rate "$ROWS" "${R[${lab}_ack]:--}") | ${R[${lab}_after_load]:--} | ${R[${lab}_requests]:--} | ${R[${lab}_events]:--} events; ${R[${lab}_check]:--} |"
+	done
+	echo
+	for lab in http_ndjson http_json; do
+		[ -n "${R[${lab}_tid]:-}" ] || continue
+		echo "- ${lab#http_}: receiver: ${R[${lab}_sink]:--}"
+		echo "  sync_log ${R[${lab}_runs]:--}; target_health afterwards: ${R[${lab}_health]:--}"
+	done
+	echo
+	echo "### HTTP latency: $LAT_RATE events/s for $LAT_SECS s (pgbench -R, $LAT_CLIENTS clients, one row per transaction; http target with default options, format json)"
+	echo
+	echo "| target rate | achieved tps | events | requests | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | pgbench latency ms (schedule lag) |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| $LAT_RATE | ${R[hl_tps]:--} | ${R[hl_lat_samples]:--} of ${R[hl_rows]:--} | ${R[hl_requests]:--} | ${R[hl_lat_p50_ms]:--} | ${R[hl_lat_p90_ms]:--} | ${R[hl_lat_p99_ms]:--} | ${R[hl_lat_p99_9_ms]:--} | ${R[hl_lat_max_ms]:--} | ${R[hl_txn_ms]:--} (${R[hl_sched_ms]:--}) |"
+	echo
+	echo "- latency of an event: the receiver's receive time of the request carrying it (body read, just before its 200) minus its captured_at (clock_timestamp() at the insert, so it includes the commit)"
+	echo "- receiver: resent requests ${R[hl_resent_requests]:--}, duplicate event ids ${R[hl_verify_duplicate_event_id]:--}, bodies ${R[hl_formats]:--}, receiver CPU ${R[hl_cpu_s]:--} s"
+	echo "- the worker's own figure, globalsync.deliveries.lag_seconds (per acknowledged batch and facility, from its oldest event): ${R[hl_db]:--}"
+	echo "- sync_log: ${R[hl_runs]:--}; target_health afterwards: ${R[hl_health]:--}"
+	echo
+	fi # DO_HTTP
 	echo "### Worker memory (globalsync worker $DB)"
 	echo
 	echo "| when | pid | RSS kB (ps) | RssAnon kB | RssShmem kB | VmHWM kB |"
@@ -748,6 +978,7 @@ report() {
 	echo
 	echo "RSS counts the pages of shared_buffers the worker has touched (RssShmem), which grows with whatever it reads; RssAnon is its private memory, what a leak would raise."
 	echo
+	if [ "$DO_FILE" -eq 1 ]; then
 	# flat: the private memory does not grow over the second million events
 	# (1,000-event batches, ten times more of them than in the first) nor
 	# over the latency phase (hundreds of small batches)
@@ -782,6 +1013,43 @@ report() {
 	echo "- p99 latency under 200 ms at $LAT_RATE events/s: ${R[lat_lat_p99_ms]:--} ms: $(verdict "${R[lat_lat_p99_ms]:--}" 200 lower)"
 	echo "- worker RSS flat (RssAnon grows by at most 4 MB over the second load (max_batch_events 1000) and over the latency phase): $g1 kB and $g2 kB: $mv${R[drain_tid]:+ (over the backlog drain: $gd kB)}"
 	echo
+	fi # DO_FILE
+	if [ "$DO_HTTP" -eq 1 ]; then
+	local hn hj hmv h1 h2 h3 h4 hloss lab
+	hn=$(rate "$ROWS" "${R[http_ndjson_done]:--}")
+	hj=$(rate "$ROWS" "${R[http_json_done]:--}")
+	h1=$(mem_growth "before http_ndjson run" "after http_ndjson run")
+	h2=$(mem_growth "before http_json run" "after http_json run")
+	h3=$(mem_growth "after http_ndjson run" "after http_json run")
+	h4=$(mem_growth "after http_json run" "after http latency run")
+	if [ "$h3" = - ] || [ "$h4" = - ]; then
+		hmv="unknown (no figure)"
+	elif [ "$h3" = restarted ] || [ "$h4" = restarted ]; then
+		hmv="unknown: the worker restarted"
+	elif [ "$h3" -le 4096 ] && [ "$h4" -le 4096 ]; then
+		hmv=met
+	else
+		hmv=MISSED
+	fi
+	hloss=met
+	for lab in http_ndjson http_json; do
+		[ "${R[${lab}_check]:-}" != "" ] || { hloss="unknown (no figure)"; continue; }
+		case "${R[${lab}_check]}" in
+			"missing 0, duplicate 0, other 0, duplicate event_id 0, resent requests 0") ;;
+			"missing 0, "*) [ "$hloss" != met ] || hloss="met (no event missing), but: ${R[${lab}_check]}" ;;
+			*) hloss=MISSED ;;
+		esac
+	done
+	[ "${R[hl_lines]:-}" = "${R[hl_rows]:-x}" ] || hloss="$hloss; latency phase: ${R[hl_lines]:--} of ${R[hl_rows]:--} events received"
+	echo "### Goals (issue 5: http target; $(nproc) cores shared by PostgreSQL and the Python receiver)"
+	echo
+	echo "- at least 100,000 events/s from commit to acknowledged by a loopback receiver ($ROWS inserts, max_batch_events $H_BATCH, from the start of the load until the receiver has every event): ndjson $hn events/s: $(verdict "$hn" 100000 higher); json $hj events/s: $(verdict "$hj" 100000 higher)"
+	echo "  (until target_health.pending_events = 0: ndjson $(rate "$ROWS" "${R[http_ndjson_ack]:--}"), json $(rate "$ROWS" "${R[http_json_ack]:--}") events/s; the load alone ran at $(rate "$ROWS" "${R[http_ndjson_load]:--}") and $(rate "$ROWS" "${R[http_json_load]:--}") rows/s)"
+	echo "- every event arrived (each id of the load exactly once): $hloss"
+	echo "- p99 commit-to-ack latency under 200 ms at $LAT_RATE events/s: ${R[hl_lat_p99_ms]:--} ms: $(verdict "${R[hl_lat_p99_ms]:--}" 200 lower) (p50 ${R[hl_lat_p50_ms]:--} ms)"
+	echo "- worker RSS flat (RssAnon grows by at most 4 MB over the second http load (json) and over the http latency phase): $h3 kB and $h4 kB: $hmv (over the ndjson load: $h1 kB; over the json load: $h2 kB$([ "$DO_FILE" -eq 0 ] && echo "; with --only http the ndjson load is the worker's first, so its growth includes its warm-up"))"
+	echo
+	fi # DO_HTTP
 	echo "### Problems seen"
 	echo
 	if [ "${#PROBLEMS[@]}" -eq 0 ]; then
