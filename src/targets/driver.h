@@ -87,4 +87,8 @@ extern const GsDriver gs_http_driver;
 /* globalsync.allowed_hosts (http.c) */
 extern char *gs_allowed_hosts;
 
+/* the sockets of http transfers under way, for the worker's wait (http.c) */
+struct WaitEventSet;
+extern int	GsHttpAddWaitEvents(struct WaitEventSet *set, int room, long *timeout_ms);
+
 #endif							/* GS_DRIVER_H */

@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/pmsignal.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -707,6 +708,55 @@ Classify(long status, CURLcode cc, const char *curl_error, HttpResponse *resp,
  */
 static CURLM *shared_multi = NULL;
 
+/*
+ * The sockets libcurl wants watched, and when it next wants to be called
+ * (its timer), as its callbacks report them: the worker waits on these
+ * together with its latch and postmaster death (GsHttpAddWaitEvents).
+ */
+#define MAX_WATCHED_SOCKETS 64
+
+typedef struct WatchedSocket
+{
+	curl_socket_t fd;
+	int			what;			/* CURL_POLL_IN / OUT / INOUT */
+} WatchedSocket;
+
+static WatchedSocket watched[MAX_WATCHED_SOCKETS];
+static int	nwatched = 0;
+static long curl_timer_ms = -1;	/* -1: no timer */
+
+static int
+SocketCallback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	int			i;
+
+	for (i = 0; i < nwatched; i++)
+		if (watched[i].fd == fd)
+			break;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < nwatched)
+			watched[i] = watched[--nwatched];
+		return 0;
+	}
+	if (i == nwatched)
+	{
+		if (nwatched == MAX_WATCHED_SOCKETS)
+			return 0;			/* not watched: the worker's short poll still drives it */
+		nwatched++;
+	}
+	watched[i].fd = fd;
+	watched[i].what = what;
+	return 0;
+}
+
+static int
+TimerCallback(CURLM *multi, long timeout_ms, void *userp)
+{
+	curl_timer_ms = timeout_ms;
+	return 0;
+}
+
 static CURLM *
 SharedMulti(void)
 {
@@ -714,9 +764,44 @@ SharedMulti(void)
 	{
 		shared_multi = curl_multi_init();
 		if (shared_multi)
+		{
 			curl_multi_setopt(shared_multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+			curl_multi_setopt(shared_multi, CURLMOPT_SOCKETFUNCTION, SocketCallback);
+			curl_multi_setopt(shared_multi, CURLMOPT_TIMERFUNCTION, TimerCallback);
+		}
 	}
 	return shared_multi;
+}
+
+/*
+ * GsHttpAddWaitEvents
+ *		Add the sockets of the transfers under way to the worker's wait
+ *		set; lower *timeout_ms to libcurl's timer.  Returns how many.
+ */
+int
+GsHttpAddWaitEvents(WaitEventSet *set, int room, long *timeout_ms)
+{
+	int			i;
+	int			n = 0;
+
+	if (shared_multi == NULL)
+		return 0;
+	for (i = 0; i < nwatched && n < room; i++)
+	{
+		uint32		events = 0;
+
+		if (watched[i].what & CURL_POLL_IN)
+			events |= WL_SOCKET_READABLE;
+		if (watched[i].what & CURL_POLL_OUT)
+			events |= WL_SOCKET_WRITEABLE;
+		if (events == 0)
+			continue;
+		AddWaitEventToSet(set, events, watched[i].fd, NULL, NULL);
+		n++;
+	}
+	if (curl_timer_ms >= 0)
+		*timeout_ms = Min(*timeout_ms, Max(curl_timer_ms, 1));
+	return n;
 }
 
 /* Give up the target's request under way, if any, and free what it holds. */
@@ -858,6 +943,7 @@ HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	curl_easy_setopt(ht->easy, CURLOPT_USERAGENT, "globalsync/0.1.0");
 	curl_easy_setopt(ht->easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(ht->easy, CURLOPT_PRIVATE, (char *) ht);
+	curl_easy_setopt(ht->easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
 
 	if (curl_multi_add_handle(multi, ht->easy) != CURLM_OK)
 	{

@@ -1917,6 +1917,8 @@ FinishSend(Target *t, GsSendResult *res)
 				Oid			types[2] = {TEXTOID, TEXTOID};
 				Datum		values[2];
 
+				/* recorded like any failure, so the run has its sync_log row */
+				RecordFailure(t, res->error, 0);
 				values[0] = CStringGetTextDatum(t->id);
 				values[1] = CStringGetTextDatum(res->error);
 				BeginWork("globalsync: disabling a target");
@@ -2100,8 +2102,8 @@ StepRun(Target *t, long *wait_ms)
 		return true;
 	if (t->run && t->run->chunk && t->run->chunk->inflight)
 	{
-		/* a background send: look again soon (drivers poll without blocking) */
-		*wait_ms = Min(*wait_ms, 5);
+		/* a background send: WaitForWork wakes on its sockets */
+		*wait_ms = Min(*wait_ms, 1000);
 		return false;
 	}
 	if (t->run && t->run->chunk)
@@ -2116,6 +2118,49 @@ StepRun(Target *t, long *wait_ms)
 /* ----------------------------------------------------------------
  * main loop
  * ---------------------------------------------------------------- */
+
+static bool
+AnyInflight(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		Target	   *t = lfirst(lc);
+
+		if (t->run && t->run->chunk && t->run->chunk->inflight)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * WaitForWork
+ *		Sleep until the latch is set, the timeout passes or, while a send
+ *		is under way in the background, one of its sockets is ready (or
+ *		libcurl's timer is due).  Exits if the postmaster dies.
+ */
+static void
+WaitForWork(long timeout)
+{
+	WaitEventSet *set;
+	WaitEvent	event;
+
+	if (!AnyInflight())
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		return;
+	}
+	set = CreateWaitEventSet(CurrentMemoryContext, 2 + 64);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	/* with no socket to watch yet, poll the transfers soon */
+	if (GsHttpAddWaitEvents(set, 64, &timeout) == 0)
+		timeout = Min(timeout, 5);
+	(void) WaitEventSetWait(set, timeout, &event, 1, PG_WAIT_EXTENSION);
+	FreeWaitEventSet(set);
+}
 
 /* Log an error caught in the loop as a WARNING and clean up after it. */
 static void
@@ -2270,8 +2315,7 @@ GsWorkerMain(Datum arg)
 		if (worked)
 			continue;
 		pgstat_report_activity(STATE_IDLE, NULL);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(timeout, 1L), PG_WAIT_EXTENSION);
+		WaitForWork(Max(timeout, 1L));
 		ResetLatch(MyLatch);
 	}
 }
