@@ -1905,7 +1905,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION globalsync.start_sync(text, text, text) IS
-    'queue a sync of a target: incremental (everything committed before the call and not yet delivered) or full (a snapshot, limited to facility_id when given, then the changes); returns its SYN_ id';
+    'queue a sync of a target: incremental (everything not yet delivered that committed before the worker starts the sync) or full (a snapshot, limited to facility_id when given, then the changes); returns its SYN_ id';
 
 CREATE FUNCTION globalsync.sync_status(sync_id text)
     RETURNS jsonb
