@@ -1018,7 +1018,19 @@ PickQueued(void)
 		Target	   *t = FindTarget(tgts[i]);
 
 		if (t == NULL)
+		{
+			/* a target row the worker could not load (see its WARNING) */
+			Oid			types2[3] = {TEXTOID, TEXTOID, TEXTOID};
+			Datum		values2[3];
+
+			values2[0] = CStringGetTextDatum(ids[i]);
+			values2[1] = CStringGetTextDatum("failed");
+			values2[2] = CStringGetTextDatum("the worker could not load this target: its row is not valid (see the server log)");
+			BeginWork("globalsync: failing a sync of a broken target");
+			Exec("SELECT globalsync._run_end($1, $2, $3)", 3, types2, values2, NULL, SPI_OK_SELECT);
+			EndWork();
 			continue;
+		}
 		if (t->run != NULL)
 		{
 			if (strcmp(t->run->sync_id, ids[i]) != 0)
@@ -2267,17 +2279,18 @@ GsWorkerMain(Datum arg)
 					seen_config_gen = gen;
 					LoadTargets();
 				}
+				/* queued syncs are started, or failed for inactive targets */
+				if (gs_enable_worker && (reload || !resumed || pick_pending))
+				{
+					pick_pending = false;
+					PickQueued();
+				}
 				if (gs_enable_worker && AnyActiveTarget())
 				{
 					t_ms = MaybeTick(now);
 					if (t_ms >= 0)
 						timeout = Min(timeout, t_ms);
 					MaybeMaintain(now);
-					if (reload || !resumed || pick_pending)
-					{
-						pick_pending = false;
-						PickQueued();
-					}
 					t_ms = StartAutoRuns(now);
 					if (t_ms >= 0)
 						timeout = Min(timeout, t_ms);
