@@ -458,7 +458,11 @@ HttpValidate(const char *endpoint, Jsonb *options)
 		else if (strcmp(key, "connect_timeout_ms") == 0)
 			(void) IntOption(&v, key, 100, 600000);
 		else if (strcmp(key, "max_in_flight") == 0)
-			(void) IntOption(&v, key, 1, 64);
+		{
+			if (IntOption(&v, key, 1, 64) != 1)
+				OptionError("max_in_flight",
+							"Only 1 is supported: a target's batches are sent one at a time, so that they arrive in commit order.");
+		}
 		else if (strcmp(key, "gzip") == 0)
 		{
 			if (v.type != jbvBool)

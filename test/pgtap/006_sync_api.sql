@@ -25,7 +25,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(204);
+SELECT plan(205);
 
 -- ===================================================================
 -- fixtures, as the superuser running the suite
@@ -148,9 +148,12 @@ SELECT lives_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0
 SELECT lives_ok(
     $$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/hooks',
         '{"format": "ndjson", "headers": {"Authorization": "Bearer tap", "X-Tenant": "tap"}, "timeout_ms": 100,
-          "connect_timeout_ms": 600000, "max_in_flight": 64, "gzip": true, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+          "connect_timeout_ms": 600000, "max_in_flight": 1, "gzip": true, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
           "schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
-    'validate_target_kind(): the http driver accepts its options (timeout_ms at its minimum, connect_timeout_ms and max_in_flight at their maximum) and the common ones');
+    'validate_target_kind(): the http driver accepts its options (timeout_ms at its minimum, connect_timeout_ms at its maximum, max_in_flight 1) and the common ones');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('http', 'http://127.0.0.1/h', '{"max_in_flight": 2}')$$,
+    '22023', 'invalid option "max_in_flight" for an http target',
+    'validate_target_kind(): max_in_flight above 1 is refused (batches of a target go one at a time, in commit order)');
 SELECT lives_ok(
     $$SELECT globalsync.validate_target_kind('http', 'https://receiver.example.org/hooks',
         '{"format": "json", "headers": {}, "timeout_ms": 3600000, "connect_timeout_ms": 100, "max_in_flight": 1, "gzip": false}')$$,
