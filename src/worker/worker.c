@@ -1220,6 +1220,52 @@ CutRanges(Chunk *c, int max_events, size_t max_bytes, MemoryContext cxt)
 	pfree(hi);
 }
 
+/*
+ * EventLine
+ *		One event as a JSON object, from row i of the page query: the same
+ *		object jsonb_build_object() would make, without building and
+ *		re-serializing a jsonb for every event.
+ */
+static char *
+EventLine(const char *target_id, int64 event_id, const char *table, const char *op,
+		  const char *facility, int i)
+{
+	StringInfoData buf;
+	char	   *pk = GetText(i, 6);
+	char	   *row = GetText(i, 7);
+	char	   *old = GetText(i, 8);
+	char	   *changed = GetText(i, 9);
+	char	   *xid = GetText(i, 10);
+	char	   *captured = GetText(i, 11);
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"target_id\": ");
+	escape_json(&buf, target_id);
+	appendStringInfo(&buf, ", \"event_id\": " INT64_FORMAT ", \"table\": ", event_id);
+	escape_json(&buf, table);
+	appendStringInfoString(&buf, ", \"op\": ");
+	escape_json(&buf, op);
+	appendStringInfoString(&buf, ", \"pk\": ");
+	appendStringInfoString(&buf, pk ? pk : "null");
+	appendStringInfoString(&buf, ", \"row\": ");
+	appendStringInfoString(&buf, row ? row : "null");
+	appendStringInfoString(&buf, ", \"old\": ");
+	appendStringInfoString(&buf, old ? old : "null");
+	appendStringInfoString(&buf, ", \"changed\": ");
+	appendStringInfoString(&buf, changed ? changed : "null");
+	appendStringInfoString(&buf, ", \"facility_id\": ");
+	if (facility)
+		escape_json(&buf, facility);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ", \"xid\": ");
+	escape_json(&buf, xid);
+	appendStringInfoString(&buf, ", \"captured_at\": ");
+	appendStringInfoString(&buf, captured);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 typedef enum FetchResult
 {
 	FETCH_HAVE,					/* a chunk to send is in r->chunk */
@@ -1285,11 +1331,11 @@ FetchChanges(Target *t)
 		values[2] = Int64GetDatum(position);
 		values[3] = Int32GetDatum(prefetch);
 		types[0] = INT8OID;
+		/* the JSON values come as text; EventLine puts the object together */
 		Exec("SELECT e.event_id, e.table_name, e.facility_id, e.captured_at, e.op::text, "
-			 "jsonb_build_object('target_id', $2::text, 'event_id', e.event_id, 'table', e.table_name, "
-			 "'op', e.op, 'pk', e.pk, 'row', e.row_data, 'old', e.old_values, "
-			 "'changed', e.changed_columns, 'facility_id', e.facility_id, "
-			 "'xid', e.xid::text, 'captured_at', e.captured_at)::text "
+			 "e.pk::text, e.row_data::text, e.old_values::text, "
+			 "CASE WHEN e.changed_columns IS NOT NULL THEN array_to_json(e.changed_columns)::text END, "
+			 "e.xid::text, to_json(e.captured_at)::text "
 			 "FROM globalsync.batch_events($1, $3, $4) e",
 			 4, types, values, NULL, SPI_OK_SELECT);
 		types[0] = TEXTOID;
@@ -1313,7 +1359,7 @@ FetchChanges(Target *t)
 				c->last_fetched = event_id;
 				continue;
 			}
-			line = GetText(i, 6);
+			line = EventLine(t->id, event_id, table, op, facility, i);
 			len = strlen(line);
 			if (c->n > 0 && bytes + len + 1 > (size_t) PREFETCH_MAX_BYTES)
 			{
