@@ -624,6 +624,34 @@ LoadTargets(void)
 	}
 	Exec("SELECT coalesce(max(tick_id), 0) FROM globalsync.ticks", 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	latest_tick = Max(latest_tick, GetInt64(0, 1, 0));
+
+	/*
+	 * Committed changes no tick covers yet: those of a server that crashed
+	 * before its worker ticked (the commit counter is in shared memory and
+	 * starts again at zero) or of a COMMIT PREPARED (which nothing counts).
+	 * The safety poll finds them and the next round ticks.
+	 */
+	Exec("SELECT t.snapshot::text FROM globalsync.ticks t ORDER BY t.tick_id DESC LIMIT 1",
+		 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	{
+		bool		isnull;
+		Oid			stypes[1] = {TEXTOID};
+		Datum		svalues[1];
+
+		if (SPI_processed == 0)
+			Exec("SELECT EXISTS (SELECT FROM globalsync.change_log)", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+		else
+		{
+			/* the xid range lets the BRIN index skip what older ticks cover */
+			svalues[0] = CStringGetTextDatum(GetText(0, 1));
+			Exec("SELECT EXISTS (SELECT FROM globalsync.change_log l "
+				 " WHERE l.xid >= pg_snapshot_xmin($1::pg_snapshot) "
+				 "   AND NOT pg_visible_in_snapshot(l.xid, $1::pg_snapshot))",
+				 1, stypes, svalues, NULL, SPI_OK_SELECT);
+		}
+		if (DatumGetBool(GetDatum(0, 1, &isnull)))
+			commits_unticked = true;
+	}
 	EndWork();
 
 	/* targets that are gone */
