@@ -181,6 +181,9 @@ typedef struct Target
 	int			max_bytes;
 	char		consumer[64];
 	int64		last_tick;
+	int64		tick_span;		/* ticks a lagging consumer takes at once */
+	int64		open_batch;		/* the consumer batch being read, and ... */
+	int			batch_reads;	/* ... how many reads it took so far */
 	const GsDriver *driver;
 	void	   *dstate;
 	int			consecutive_failures;
@@ -559,6 +562,7 @@ LoadTargets(void)
 
 			t = MemoryContextAllocZero(worker_cxt, sizeof(Target));
 			t->cxt = cxt;
+			t->tick_span = 64;
 			strlcpy(t->id, id, sizeof(t->id));
 			/* the list outlives this transaction's SPI memory */
 			{
@@ -1330,12 +1334,38 @@ FetchChanges(Target *t)
 		/* everything up to the run's end tick (realtime: the newest) in one batch */
 		values[0] = CStringGetTextDatum(t->consumer);
 		values[1] = CStringGetTextDatum(t->id);
-		values[2] = Int64GetDatum(r->until_tick > 0 ? r->until_tick : PG_INT64_MAX);
-		Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
-			 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
-			 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
-			 "WHERE s.target_id = $2",
-			 3, types, values, NULL, SPI_OK_SELECT);
+		/*
+		 * A consumer far behind takes at most tick_span ticks at once: a
+		 * batch that needs several reads is read again from its start each
+		 * time, so the span halves when that happens and doubles otherwise.
+		 */
+		{
+			int64		limit = r->until_tick > 0 ? r->until_tick : PG_INT64_MAX;
+			int64		max_tick = limit;
+
+			if (t->last_tick > 0 && t->last_tick < PG_INT64_MAX - t->tick_span)
+				max_tick = Min(max_tick, t->last_tick + t->tick_span);
+			values[2] = Int64GetDatum(max_tick);
+			Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
+				 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
+				 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
+				 "WHERE s.target_id = $2",
+				 3, types, values, NULL, SPI_OK_SELECT);
+			/* no tick within the span (tick ids can have gaps): take the next one */
+			if (SPI_processed > 0 && max_tick < limit)
+			{
+				(void) GetDatum(0, 1, &isnull);
+				if (isnull)
+				{
+					values[2] = Int64GetDatum(limit);
+					Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
+						 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
+						 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
+						 "WHERE s.target_id = $2",
+						 3, types, values, NULL, SPI_OK_SELECT);
+				}
+			}
+		}
 		if (SPI_processed == 0)
 			elog(ERROR, "target %s has no state row", t->id);
 		(void) GetDatum(0, 1, &isnull);
@@ -1403,6 +1433,16 @@ FetchChanges(Target *t)
 			c->last_fetched = event_id;
 		}
 		c->last_page = !cut && n < prefetch;
+		if (batch_id == t->open_batch)
+			t->batch_reads++;
+		else
+		{
+			t->open_batch = batch_id;
+			t->batch_reads = 1;
+		}
+		if (c->last_page)
+			t->tick_span = (t->batch_reads > 1) ? Max(1, t->tick_span / 2)
+				: Min(t->tick_span * 2, (int64) 1 << 20);
 		r->pd.found += c->n;
 		if (c->n > 0)
 		{
