@@ -33,6 +33,7 @@ GS_PACKAGES=(
     "postgresql-${GS_PG_MAJOR}"
     "postgresql-server-dev-${GS_PG_MAJOR}"
     libcurl4-openssl-dev
+    zlib1g-dev
     libjansson-dev
     libssl-dev
     "postgresql-${GS_PG_MAJOR}-pgtap"

@@ -2149,8 +2149,11 @@ BEGIN
                 v_last := globalsync.register_consumer(s.consumer);
             END IF;
             -- rows written to the table directly are checked like add_target's
+            -- (an inactive target is not: a host may have left allowed_hosts)
             PERFORM globalsync._check_target_options(t.options);
-            PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
+            IF t.is_active THEN
+                PERFORM globalsync.validate_target_kind(t.kind, t.endpoint, t.options);
+            END IF;
             target_id := t.target_id;
             name := t.name;
             kind := t.kind;

@@ -14,8 +14,9 @@
  * only http and https are spoken, TLS peers and host names are verified.
  *
  * Memory: libcurl objects are created and freed by this file, on every
- * path; the per-target state (its multi handle, so connections are reused
- * between batches) lives until the target is closed.  Nothing here may
+ * path.  One multi handle serves every http target of the worker for its
+ * whole life (connections are reused between batches); a target's state
+ * holds its request under way and lives until the target is closed.  Nothing here may
  * ereport while a transfer runs except through CHECK_FOR_INTERRUPTS(),
  * and no curl callback ever calls ereport.
  *
@@ -67,6 +68,7 @@ typedef struct HttpTarget
 	char	  **headers;		/* "Name: value" */
 	uint8	   *key;			/* decoded signing key, NULL if none */
 	int			keylen;
+	bool		bad_secret;		/* a secret is set but does not decode */
 
 	/* the request under way (one per target) */
 	MemoryContext reqcxt;		/* its body */
@@ -414,13 +416,17 @@ HttpValidate(const char *endpoint, Jsonb *options)
 				/* read the nested object here */
 				JsonbValue	hv;
 				JsonbIteratorToken htok = JsonbIteratorNext(&it, &hv, false);
+				int			nheaders = 0;
 
 				if (htok != WJB_BEGIN_OBJECT)
 					OptionError("headers", "It must be an object of header names and string values.");
+
 				while ((htok = JsonbIteratorNext(&it, &hv, true)) != WJB_END_OBJECT)
 				{
 					if (htok == WJB_KEY)
 					{
+						if (++nheaders > 64)
+							OptionError("headers", "At most 64 headers can be set.");
 						if (!ValidHeaderName(hv.val.string.val, hv.val.string.len))
 							OptionError("headers", psprintf("\"%.*s\" is not a valid header name.",
 															hv.val.string.len, hv.val.string.val));
@@ -517,7 +523,9 @@ HttpOpen(const char *target_id, const char *endpoint, Jsonb *options,
 
 	EnsureCurl();
 	ht->url = MemoryContextStrdup(cxt, endpoint);
-	ht->safe_url = ht->url;		/* validated: never holds credentials */
+	/* for messages: validated to hold no credentials; no query string either */
+	ht->safe_url = MemoryContextStrdup(cxt, endpoint);
+	ht->safe_url[strcspn(ht->safe_url, "?#")] = '\0';
 	fmt = JsonbString(options, "format", cxt);
 	ht->ndjson = fmt && strcmp(fmt, "ndjson") == 0;
 	v = getKeyJsonValueFromContainer(&options->root, "gzip", 4, NULL);
@@ -553,6 +561,7 @@ HttpOpen(const char *target_id, const char *endpoint, Jsonb *options,
 
 		ht->key = DecodeSecret(secret, &ht->keylen);
 		MemoryContextSwitchTo(old);
+		ht->bad_secret = (ht->key == NULL);
 	}
 	ht->reqcxt = AllocSetContextCreate(cxt, "globalsync http request", ALLOCSET_DEFAULT_SIZES);
 	return ht;
@@ -728,6 +737,7 @@ typedef struct WatchedSocket
 static WatchedSocket watched[MAX_WATCHED_SOCKETS];
 static int	nwatched = 0;
 static long curl_timer_ms = -1;	/* -1: no timer */
+static bool unwatched = false;	/* a socket did not fit in watched[] */
 
 static int
 SocketCallback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -746,7 +756,10 @@ SocketCallback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socket
 	if (i == nwatched)
 	{
 		if (nwatched == MAX_WATCHED_SOCKETS)
-			return 0;			/* not watched: the worker's short poll still drives it */
+		{
+			unwatched = true;	/* the worker then polls every 5 ms */
+			return 0;
+		}
 		nwatched++;
 	}
 	watched[i].fd = fd;
@@ -805,6 +818,8 @@ GsHttpAddWaitEvents(WaitEventSet *set, int room, long *timeout_ms)
 	}
 	if (curl_timer_ms >= 0)
 		*timeout_ms = Min(*timeout_ms, Max(curl_timer_ms, 1));
+	if (unwatched || n < nwatched)
+		*timeout_ms = Min(*timeout_ms, 5);
 	return n;
 }
 
@@ -883,6 +898,15 @@ HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	memset(&ht->resp, 0, sizeof(ht->resp));
 	ht->errbuf[0] = '\0';
 
+	/* never send unsigned what should be signed */
+	if (ht->bad_secret)
+	{
+		result->status = GS_SEND_RETRY;
+		snprintf(result->error, sizeof(result->error),
+				 "the signing secret of this target does not decode: set it again with globalsync.set_target_secret()");
+		return false;
+	}
+
 	old = MemoryContextSwitchTo(ht->reqcxt);
 	initStringInfo(&body);
 	BuildBody(ht, batch, &body);
@@ -908,8 +932,17 @@ HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
 	ht->hdrs = curl_slist_append(ht->hdrs, line);
 	/* the signature covers the body as sent (after gzip) */
-	if (ht->key && Sign(ht->key, ht->keylen, batch->batch_id, ts, send_data, send_len, sig, sizeof(sig)))
+	if (ht->key)
 	{
+		if (!Sign(ht->key, ht->keylen, batch->batch_id, ts, send_data, send_len, sig, sizeof(sig)))
+		{
+			curl_slist_free_all(ht->hdrs);
+			ht->hdrs = NULL;
+			MemoryContextReset(ht->reqcxt);
+			result->status = GS_SEND_RETRY;
+			snprintf(result->error, sizeof(result->error), "could not compute the webhook signature");
+			return false;
+		}
 		snprintf(line, sizeof(line), "webhook-signature: %s", sig);
 		ht->hdrs = curl_slist_append(ht->hdrs, line);
 	}

@@ -207,6 +207,7 @@ static TimestampTz last_load_at = 0;
 static uint64 seen_config_gen = 0;
 static bool resumed = false;
 static bool pick_pending = false;	/* a run ended: a queued sync may start */
+static bool reopen_targets = false; /* settings reloaded: open drivers again */
 static char dbname[NAMEDATALEN];
 
 static void EndRun(Target *t, const char *status, const char *error);
@@ -551,7 +552,7 @@ LoadTargets(void)
 		char	   *opts = GetText(i, 5);
 
 		secret = GetText(i, 18);
-		changed = (t == NULL || strcmp(t->endpoint, endpoint) != 0 ||
+		changed = (t == NULL || reopen_targets || strcmp(t->endpoint, endpoint) != 0 ||
 				   (secret == NULL) != (t->secret == NULL) ||
 				   (secret && strcmp(secret, t->secret) != 0) ||
 				   strcmp(JsonbToCString(NULL, &t->options->root, VARSIZE(t->options)), opts) != 0);
@@ -671,6 +672,7 @@ LoadTargets(void)
 	}
 	list_free(targets);
 	targets = keep;
+	reopen_targets = false;
 	MemoryContextSwitchTo(round_cxt);
 	last_load_at = GetCurrentTimestamp();
 }
@@ -888,7 +890,9 @@ StartRun(Target *t)
 	r->pd.found = GetInt64(0, 1, 0);
 	EndWork();
 
-	Step(r, GS_STEP_CHECKING_CONFIG, "target %s (%s) to %s", t->name, t->kind, t->endpoint);
+	/* the endpoint without a query string, which may hold a token */
+	Step(r, GS_STEP_CHECKING_CONFIG, "target %s (%s) to %.*s", t->name, t->kind,
+		 (int) strcspn(t->endpoint, "?#"), t->endpoint);
 	if (t->driver == NULL)
 	{
 		EndRun(t, "failed", "no driver for this kind of target");
@@ -1254,9 +1258,9 @@ CutRanges(Chunk *c, int max_events, size_t max_bytes, MemoryContext cxt)
 
 /*
  * EventLine
- *		One event as a JSON object, from row i of the page query: the same
- *		object jsonb_build_object() would make, without building and
- *		re-serializing a jsonb for every event.
+ *		One event as a JSON object, from row i of the page query: the keys
+ *		jsonb_build_object() would give it (in a fixed order of our own),
+ *		without building and re-serializing a jsonb for every event.
  */
 static char *
 EventLine(const char *target_id, int64 event_id, const char *table, const char *op,
@@ -2374,6 +2378,9 @@ GsWorkerMain(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* drivers read settings (send_timeout) when opened */
+			reopen_targets = true;
+			last_load_at = 0;
 		}
 		MemoryContextReset(round_cxt);
 		MemoryContextSwitchTo(round_cxt);
