@@ -2406,16 +2406,24 @@ GsWorkerMain(Datum arg)
 					pick_pending = false;
 					PickQueued();
 				}
-				if (gs_enable_worker && AnyActiveTarget())
+				/*
+				 * Ticks go on while every target is switched off, so that a
+				 * target switched on again reads its backlog in tick-sized
+				 * ranges; a database without targets gets none.
+				 */
+				if (gs_enable_worker && targets != NIL)
 				{
 					t_ms = MaybeTick(now);
 					if (t_ms >= 0)
 						timeout = Min(timeout, t_ms);
 					MaybeMaintain(now);
+					MaybePurge(now);
+				}
+				if (gs_enable_worker && AnyActiveTarget())
+				{
 					t_ms = StartAutoRuns(now);
 					if (t_ms >= 0)
 						timeout = Min(timeout, t_ms);
-					MaybePurge(now);
 				}
 			}
 			PG_CATCH();
