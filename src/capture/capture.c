@@ -778,6 +778,27 @@ TupleToJsonb(GsTableCache *tc, HeapTuple tuple, TupleDesc desc,
 	return JsonbValueToJsonb(res);
 }
 
+/*
+ * FacilityOf
+ *		The row's facility_id as text (a masked facility_id masked here too),
+ *		or NULL if the table has none or the value is NULL.
+ */
+static char *
+FacilityOf(GsTableCache *tc, HeapTuple tuple, TupleDesc desc)
+{
+	GsColumn   *fcol;
+	bool		isnull;
+	Datum		f;
+
+	if (tc->facility_att <= 0)
+		return NULL;
+	f = heap_getattr(tuple, tc->facility_att, desc, &isnull);
+	if (isnull)
+		return NULL;
+	fcol = &tc->cols[tc->facility_att - 1];
+	return fcol->masked ? MaskValue(fcol, f) : OutputFunctionCall(&fcol->out, f);
+}
+
 /* Do two values of a column differ?  Detoasts only when bytes differ. */
 static bool
 ValuesDiffer(GsColumn *col, Datum a, bool anull, Datum b, bool bnull)
@@ -995,19 +1016,11 @@ gs_capture_trigger(PG_FUNCTION_ARGS)
 	pk = TupleToJsonb(tc, keytup, desc, tc->pk, tc->npk, false);
 	if (newtup)
 		row = TupleToJsonb(tc, newtup, desc, NULL, tc->natts, true);
-	if (tc->facility_att > 0)
 	{
-		bool		isnull;
-		Datum		f = heap_getattr(keytup, tc->facility_att, desc, &isnull);
+		char	   *fac = FacilityOf(tc, keytup, desc);
 
-		if (!isnull)
-		{
-			GsColumn   *fcol = &tc->cols[tc->facility_att - 1];
-
-			/* a masked facility_id is masked here too */
-			facility = cstring_to_text(fcol->masked ? MaskValue(fcol, f) :
-									   OutputFunctionCall(&fcol->out, f));
-		}
+		if (fac)
+			facility = cstring_to_text(fac);
 	}
 	InsertEvent(tc, RelationGetRelid(rel), op, pk, row, changed, old_values, facility);
 	return PointerGetDatum(NULL);
@@ -1106,18 +1119,7 @@ gs_snapshot_row(PG_FUNCTION_ARGS)
 
 	pk = TupleToJsonb(tc, &tuple, desc, tc->pk, tc->npk, false);
 	row = TupleToJsonb(tc, &tuple, desc, NULL, tc->natts, true);
-	if (tc->facility_att > 0)
-	{
-		bool		isnull;
-		Datum		f = heap_getattr(&tuple, tc->facility_att, desc, &isnull);
-
-		if (!isnull)
-		{
-			GsColumn   *fcol = &tc->cols[tc->facility_att - 1];
-
-			facility = fcol->masked ? MaskValue(fcol, f) : OutputFunctionCall(&fcol->out, f);
-		}
-	}
+	facility = FacilityOf(tc, &tuple, desc);
 	table_close(rel, AccessShareLock);
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);

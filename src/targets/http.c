@@ -497,10 +497,14 @@ static char *
 JsonbString(Jsonb *options, const char *key, MemoryContext cxt)
 {
 	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), NULL);
+	char	   *out;
 
 	if (v == NULL || v->type != jbvString)
 		return NULL;
-	return MemoryContextStrdup(cxt, pnstrdup(v->val.string.val, v->val.string.len));
+	out = MemoryContextAlloc(cxt, v->val.string.len + 1);
+	memcpy(out, v->val.string.val, v->val.string.len);
+	out[v->val.string.len] = '\0';
+	return out;
 }
 
 static long

@@ -368,17 +368,9 @@ GsWorkerWakeAtCommit(void)
 		RegisterXactCallback(WakeXactCallback, NULL);
 		wake_callback_registered = true;
 	}
+	/* the commit callback needs this database's entry to wake anyone */
 	if (worker_shared != NULL)
-	{
-		SpinLockAcquire(&worker_shared->mutex);
-		if (FindDb(MyDatabaseId) == NULL)
-		{
-			SpinLockRelease(&worker_shared->mutex);
-			(void) GsDbWorkerEnsure(MyDatabaseId);
-		}
-		else
-			SpinLockRelease(&worker_shared->mutex);
-	}
+		(void) GsDbWorkerEnsure(MyDatabaseId);
 	wake_pending = true;
 }
 

@@ -522,6 +522,7 @@ LoadTargets(void)
 	ListCell   *lc;
 	List	   *keep = NIL;
 	int			i;
+	int			ntargets;
 
 	BeginWork("globalsync: loading targets");
 	if (!OidIsValid(get_extension_oid("globalsync", true)))
@@ -535,11 +536,12 @@ LoadTargets(void)
 		proc_exit(0);
 	}
 	Exec("SELECT * FROM globalsync._worker_targets()", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	ntargets = (int) SPI_processed;
 
 	foreach(lc, targets)
 		((Target *) lfirst(lc))->seen = false;
 
-	for (i = 0; i < (int) SPI_processed; i++)
+	for (i = 0; i < ntargets; i++)
 	{
 		char	   *id = GetText(i, 1);
 		Target	   *t = FindTarget(id);
@@ -627,17 +629,18 @@ LoadTargets(void)
 		if (t->driver && t->dstate == NULL)
 			t->dstate = t->driver->open(t->id, t->endpoint, t->options, t->secret, t->cxt);
 	}
-	Exec("SELECT coalesce(max(tick_id), 0) FROM globalsync.ticks", 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	latest_tick = Max(latest_tick, GetInt64(0, 1, 0));
-
 	/*
-	 * Committed changes no tick covers yet: those of a server that crashed
-	 * before its worker ticked (the commit counter is in shared memory and
-	 * starts again at zero) or of a COMMIT PREPARED (which nothing counts).
-	 * The safety poll finds them and the next round ticks.
+	 * The newest tick; and, if there are targets, whether committed changes
+	 * wait that no tick covers yet: those of a server that crashed before
+	 * its worker ticked (the commit counter is in shared memory and starts
+	 * again at zero) or of a COMMIT PREPARED (which nothing counts).  The
+	 * safety poll finds them and the next round ticks.
 	 */
-	Exec("SELECT t.snapshot::text FROM globalsync.ticks t ORDER BY t.tick_id DESC LIMIT 1",
+	Exec("SELECT t.tick_id, t.snapshot::text FROM globalsync.ticks t ORDER BY t.tick_id DESC LIMIT 1",
 		 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		latest_tick = Max(latest_tick, GetInt64(0, 1, 0));
+	if (ntargets > 0)
 	{
 		bool		isnull;
 		Oid			stypes[1] = {TEXTOID};
@@ -648,7 +651,7 @@ LoadTargets(void)
 		else
 		{
 			/* the xid range lets the BRIN index skip what older ticks cover */
-			svalues[0] = CStringGetTextDatum(GetText(0, 1));
+			svalues[0] = CStringGetTextDatum(GetText(0, 2));
 			Exec("SELECT EXISTS (SELECT FROM globalsync.change_log l "
 				 " WHERE l.xid >= pg_snapshot_xmin($1::pg_snapshot) "
 				 "   AND NOT pg_visible_in_snapshot(l.xid, $1::pg_snapshot))",
@@ -1302,6 +1305,34 @@ EventLine(const char *target_id, int64 event_id, const char *table, const char *
 	return buf.data;
 }
 
+/*
+ * OpenBatch
+ *		The consumer's current batch (opened up to max_tick if none is
+ *		open) with the target's position in it, as the one row of
+ *		SPI_tuptable: batch_id, prev_tick, tick, position.  Returns false if
+ *		there is no batch (batch_id NULL).
+ */
+static bool
+OpenBatch(Target *t, int64 max_tick)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+	Datum		values[3];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(t->consumer);
+	values[1] = CStringGetTextDatum(t->id);
+	values[2] = Int64GetDatum(max_tick);
+	Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
+		 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
+		 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
+		 "WHERE s.target_id = $2",
+		 3, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		elog(ERROR, "target %s has no state row", t->id);
+	(void) GetDatum(0, 1, &isnull);
+	return !isnull;
+}
+
 typedef enum FetchResult
 {
 	FETCH_HAVE,					/* a chunk to send is in r->chunk */
@@ -1330,18 +1361,16 @@ FetchChanges(Target *t)
 					position;
 		int			i,
 					n;
-		bool		isnull;
 		Chunk	   *c;
 		size_t		bytes = 0;
 		bool		cut = false;
 
-		/* everything up to the run's end tick (realtime: the newest) in one batch */
-		values[0] = CStringGetTextDatum(t->consumer);
-		values[1] = CStringGetTextDatum(t->id);
 		/*
-		 * A consumer far behind takes at most tick_span ticks at once: a
-		 * batch that needs several reads is read again from its start each
-		 * time, so the span halves when that happens and doubles otherwise.
+		 * A consumer far behind takes at most tick_span ticks at once (up to
+		 * the run's end tick; realtime: the newest): a batch that needs
+		 * several reads is read again from its start each time, so the span
+		 * halves when that happens and doubles otherwise.  Tick ids can have
+		 * gaps: with no tick within the span, the next one is taken.
 		 */
 		{
 			int64		limit = r->until_tick > 0 ? r->until_tick : PG_INT64_MAX;
@@ -1349,34 +1378,12 @@ FetchChanges(Target *t)
 
 			if (t->last_tick > 0 && t->last_tick < PG_INT64_MAX - t->tick_span)
 				max_tick = Min(max_tick, t->last_tick + t->tick_span);
-			values[2] = Int64GetDatum(max_tick);
-			Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
-				 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
-				 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
-				 "WHERE s.target_id = $2",
-				 3, types, values, NULL, SPI_OK_SELECT);
-			/* no tick within the span (tick ids can have gaps): take the next one */
-			if (SPI_processed > 0 && max_tick < limit)
+			if (!OpenBatch(t, max_tick) &&
+				(max_tick == limit || !OpenBatch(t, limit)))
 			{
-				(void) GetDatum(0, 1, &isnull);
-				if (isnull)
-				{
-					values[2] = Int64GetDatum(limit);
-					Exec("SELECT b.batch_id, b.prev_tick, b.tick, "
-						 "CASE WHEN s.position_batch = b.batch_id THEN s.position ELSE 0 END "
-						 "FROM globalsync.next_batch($1, $3) b, globalsync.target_state s "
-						 "WHERE s.target_id = $2",
-						 3, types, values, NULL, SPI_OK_SELECT);
-				}
+				none = true;	/* no tick after the consumer's */
+				break;
 			}
-		}
-		if (SPI_processed == 0)
-			elog(ERROR, "target %s has no state row", t->id);
-		(void) GetDatum(0, 1, &isnull);
-		if (isnull)
-		{
-			none = true;		/* no tick after the consumer's */
-			break;
 		}
 		batch_id = GetInt64(0, 1, 0);
 		prev_tick = GetInt64(0, 2, 0);
@@ -1773,7 +1780,7 @@ NextRange(Chunk *c)
  *		account for it in sync_log, deliveries and the target's state.
  */
 static void
-Acknowledge(Target *t, const char *key, size_t bytes)
+Acknowledge(Target *t, size_t bytes)
 {
 	Run		   *r = t->run;
 	Chunk	   *c = r->chunk;
@@ -1834,7 +1841,6 @@ Acknowledge(Target *t, const char *key, size_t bytes)
 	t->consecutive_failures = 0;
 	t->breaker_until = 0;
 	Publish(r);
-	(void) key;
 }
 
 /*
@@ -1911,7 +1917,7 @@ DeadLetter(Target *t, const char *key, const char *error)
 
 /* Record a failed attempt; open the breaker when too many came in a row. */
 static void
-RecordFailure(Target *t, const char *error, TimestampTz next_attempt)
+RecordFailure(Target *t, const char *error)
 {
 	Run		   *r = t->run;
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
@@ -1931,7 +1937,6 @@ RecordFailure(Target *t, const char *error, TimestampTz next_attempt)
 	Exec("SELECT globalsync._failure($1, $2, $3, $4)", 4, types, values, nulls, SPI_OK_SELECT);
 	EndWork();
 	strlcpy(r->pd.last_error, error, sizeof(r->pd.last_error));
-	(void) next_attempt;
 }
 
 static TimestampTz
@@ -1970,7 +1975,6 @@ FinishSend(Target *t, GsSendResult *res)
 	Chunk	   *c = r->chunk;
 	char	   *key = c->key;
 	size_t		len = c->payload_len;
-	bool		settled = true;
 
 	c->attempts++;
 	if (res->status == GS_SEND_OK)
@@ -1996,10 +2000,10 @@ FinishSend(Target *t, GsSendResult *res)
 	switch (res->status)
 	{
 		case GS_SEND_OK:
-			Acknowledge(t, key, len);
+			Acknowledge(t, len);
 			break;
 		case GS_SEND_RETRY:
-			RecordFailure(t, res->error, 0);
+			RecordFailure(t, res->error);
 			if (c->attempts >= gs_max_attempts)
 			{
 				if (c->kind == CHUNK_REPLAY)
@@ -2048,7 +2052,7 @@ FinishSend(Target *t, GsSendResult *res)
 				Datum		values[2];
 
 				/* recorded like any failure, so the run has its sync_log row */
-				RecordFailure(t, res->error, 0);
+				RecordFailure(t, res->error);
 				values[0] = CStringGetTextDatum(t->id);
 				values[1] = CStringGetTextDatum(res->error);
 				BeginWork("globalsync: disabling a target");
@@ -2063,11 +2067,11 @@ FinishSend(Target *t, GsSendResult *res)
 	{
 		FreeChunk(r);
 		EndRun(t, "completed", NULL);
-		return settled;
+		return true;
 	}
 	if (!NextRange(c))
 		FreeChunk(r);
-	return settled;
+	return true;
 }
 
 /*
@@ -2217,16 +2221,8 @@ StepRun(Target *t, long *wait_ms)
 			strlcpy(r->pd.status, "running", sizeof(r->pd.status));
 			Step(r, GS_STEP_FETCHING, "caught up, waiting for changes");
 			*wait_ms = Min(*wait_ms, REALTIME_IDLE_MS);
-			if (latest_tick > t->last_tick)
-				return false;
 			return false;
 		}
-	}
-	if (r->until_tick == 0 && now - r->started >= (int64) REALTIME_MAX_MS * 1000 &&
-		r->chunk == NULL)
-	{
-		EndRun(t, "completed", NULL);
-		return true;
 	}
 	if (SendRange(t))
 		return true;
