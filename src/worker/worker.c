@@ -2196,7 +2196,13 @@ StepRun(Target *t, long *wait_ms)
 			Step(r, GS_STEP_FETCHING, "snapshot sent, sending changes made meanwhile");
 			return true;
 		}
-		if (r->until_tick == 0 && t->queued_waiting)
+		/*
+		 * A realtime run ends at a batch boundary when a manual sync waits
+		 * for the target, or after REALTIME_MAX_MS, so that sync_log gets a
+		 * row at least that often under a steady load.
+		 */
+		if (r->until_tick == 0 &&
+			(t->queued_waiting || now - r->started >= (int64) REALTIME_MAX_MS * 1000))
 		{
 			EndRun(t, "completed", NULL);
 			return true;
@@ -2212,8 +2218,7 @@ StepRun(Target *t, long *wait_ms)
 				return true;
 			}
 			/* realtime: stay a while for more, then end the run */
-			if (now - r->last_delivery >= (int64) REALTIME_IDLE_MS * 1000 ||
-				now - r->started >= (int64) REALTIME_MAX_MS * 1000)
+			if (now - r->last_delivery >= (int64) REALTIME_IDLE_MS * 1000)
 			{
 				EndRun(t, "completed", NULL);
 				return true;
