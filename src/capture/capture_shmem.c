@@ -118,7 +118,7 @@ GsCaptureNoteCommit(Oid dboid)
 		return;
 	pg_atomic_fetch_add_u64(&slot->commits, 1);
 	pg_atomic_write_u64(&slot->last_commit, (uint64) GetCurrentTimestamp());
-	GsWorkerWakeDb(dboid);
+	GsWorkerSignalCommit(dboid);
 }
 
 bool

@@ -44,6 +44,7 @@ typedef struct GsDbWorker
 	TimestampTz next_start;		/* launcher: not before */
 	TimestampTz stop_until;		/* a DROP/RENAME DATABASE is in progress */
 	pg_atomic_uint64 config_gen;	/* bumped by target changes */
+	pg_atomic_uint32 commit_armed;	/* 1: the next capturing commit wakes the worker */
 } GsDbWorker;
 
 typedef struct GsWorkerShared
@@ -91,6 +92,7 @@ GsWorkerShmemStartup(void)
 			w->next_start = 0;
 			w->stop_until = 0;
 			pg_atomic_init_u64(&w->config_gen, 0);
+			pg_atomic_init_u32(&w->commit_armed, 0);
 		}
 	}
 }
@@ -292,8 +294,7 @@ GsDbWorkerConfigGen(Oid dboid)
 
 /*
  * GsWorkerWakeDb
- *		Set the latch of dboid's worker (the capture commit signal).  No
- *		lock: runs in a commit callback on every capturing commit.
+ *		Set the latch of dboid's worker (cancel_sync).  No lock.
  */
 void
 GsWorkerWakeDb(Oid dboid)
@@ -312,6 +313,57 @@ GsWorkerWakeDb(Oid dboid)
 
 			if (latch)
 				SetLatch(latch);
+			return;
+		}
+	}
+}
+
+/*
+ * GsWorkerSignalCommit
+ *		A transaction that captured changes in dboid has committed: wake
+ *		the worker if it asked for it (GsDbWorkerArmCommitSignal).  One
+ *		wake-up per arming, so a busy database does not wake its worker on
+ *		every commit, and none at all while it has no targets.  No lock:
+ *		runs in a commit callback.
+ */
+void
+GsWorkerSignalCommit(Oid dboid)
+{
+	int			i;
+
+	if (worker_shared == NULL)
+		return;
+	for (i = 0; i < GS_MAX_DATABASES; i++)
+	{
+		GsDbWorker *w = &worker_shared->dbs[i];
+
+		if (w->dboid == dboid)
+		{
+			Latch	   *latch = w->latch;
+
+			if (pg_atomic_read_u32(&w->commit_armed) != 0 &&
+				pg_atomic_exchange_u32(&w->commit_armed, 0) != 0 && latch)
+				SetLatch(latch);
+			return;
+		}
+	}
+}
+
+/* The worker of dboid wants to be woken by the next capturing commit. */
+void
+GsDbWorkerArmCommitSignal(Oid dboid)
+{
+	int			i;
+
+	if (worker_shared == NULL)
+		return;
+	for (i = 0; i < GS_MAX_DATABASES; i++)
+	{
+		GsDbWorker *w = &worker_shared->dbs[i];
+
+		if (w->dboid == dboid)
+		{
+			pg_atomic_write_u32(&w->commit_armed, 1);
 			return;
 		}
 	}

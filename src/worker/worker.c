@@ -2457,6 +2457,21 @@ GsWorkerMain(Datum arg)
 
 		if (worked)
 			continue;
+
+		/*
+		 * Ask for the next capturing commit, unless one is already waiting
+		 * for its tick (then the timeout brings us back); a commit between
+		 * the last look at the counter and the arming is caught here.
+		 */
+		if (targets != NIL && !commits_unticked)
+		{
+			uint64		commits;
+			TimestampTz last_commit;
+
+			GsDbWorkerArmCommitSignal(MyDatabaseId);
+			if (GsCapturePending(MyDatabaseId, &commits, &last_commit) && commits != seen_commits)
+				timeout = 0;
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		WaitForWork(Max(timeout, 1L));
 		ResetLatch(MyLatch);

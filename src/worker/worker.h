@@ -34,6 +34,8 @@ extern void GsWorkerRegisterLauncher(void);
 extern void GsWorkerShmemRequest(void);
 extern void GsWorkerShmemStartup(void);
 extern void GsWorkerWakeDb(Oid dboid);
+extern void GsWorkerSignalCommit(Oid dboid);
+extern void GsDbWorkerArmCommitSignal(Oid dboid);
 extern void GsWorkerWakeAtCommit(void);
 extern void GsWorkerInstallHooks(void);
 
