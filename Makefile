@@ -12,8 +12,12 @@ OBJS = \
 	src/capture/capture.o \
 	src/capture/capture_shmem.o \
 	src/progress/progress.o \
+	src/targets/fhir.o \
 	src/targets/file.o \
 	src/targets/http.o \
+	src/targets/httpcore.o \
+	src/targets/s3.o \
+	src/targets/snowflake.o \
 	src/targets/targets.o \
 	src/worker/launcher.o \
 	src/worker/shmem.o \
@@ -34,7 +38,7 @@ ISOLATION = capture_commit_order capture_long_txn capture_concurrent_consumers c
 ISOLATION_OPTS = --load-extension=globalsync
 
 PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK = -lcurl -lz
+SHLIB_LINK = -lcurl -ljansson -lcrypto -lz
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -1540,7 +1540,7 @@ CREATE TABLE globalsync.target_secrets (
     set_by      text NOT NULL DEFAULT session_user
 );
 COMMENT ON TABLE globalsync.target_secrets IS
-    'signing secrets of targets (set with set_target_secret()); readable by the extension''s owner only';
+    'secrets of targets (signing secret, access keys, private key, token; set with set_target_secret()); readable by the extension''s owner only';
 
 SELECT pg_catalog.pg_extension_config_dump('globalsync.target_secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('globalsync.target_state', '');
@@ -1603,12 +1603,48 @@ CREATE FUNCTION globalsync.webhook_signature(secret text, msg_id text, msg_times
 COMMENT ON FUNCTION globalsync.webhook_signature(text, text, bigint, text) IS
     'the Standard Webhooks signature http targets send: v1, + base64(HMAC-SHA256(key, msg_id.msg_timestamp.body)), key = base64-decoded secret after an optional whsec_ prefix';
 
-CREATE FUNCTION globalsync._check_webhook_secret(secret text)
+CREATE FUNCTION globalsync._check_target_secret(kind text, secret text)
     RETURNS void
-    AS 'MODULE_PATHNAME', 'gs_check_webhook_secret'
+    AS 'MODULE_PATHNAME', 'gs_check_target_secret'
     LANGUAGE C STRICT;
-COMMENT ON FUNCTION globalsync._check_webhook_secret(text) IS
-    'internal: raise an error (without showing it) if a secret is not base64 of at least 16 bytes';
+COMMENT ON FUNCTION globalsync._check_target_secret(text, text) IS
+    'internal: raise an error (without showing it) if a secret is not usable by targets of this kind';
+
+-- FHIR R4 resources (the fhir target sends these; usable on their own)
+
+CREATE FUNCTION globalsync._fhir_resource(resource_type text, row_data jsonb,
+                                          identifier_system text, organization_system text)
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'gs_fhir_resource'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION globalsync._fhir_resource(text, jsonb, text, text) IS
+    'internal: the FHIR R4 Patient or Organization of a row given as jsonb (what the fhir target and to_fhir_patient/to_fhir_organization share)';
+
+CREATE FUNCTION globalsync.to_fhir_patient(patient globalsync.patient_registrations,
+                                           identifier_system text DEFAULT 'urn:globalsync:patient-id',
+                                           organization_system text DEFAULT 'urn:globalsync:facility-id')
+    RETURNS jsonb
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN globalsync._fhir_resource('Patient', pg_catalog.to_jsonb(patient), identifier_system, organization_system);
+COMMENT ON FUNCTION globalsync.to_fhir_patient(globalsync.patient_registrations, text, text) IS
+    'the FHIR R4 Patient of a registration: identifier (MR), name, birthDate, telecom, managingOrganization and the registration time and zone as an extension';
+
+CREATE FUNCTION globalsync.to_fhir_organization(facility globalsync.facilities,
+                                                identifier_system text DEFAULT 'urn:globalsync:facility-id')
+    RETURNS jsonb
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    RETURN globalsync._fhir_resource('Organization', pg_catalog.to_jsonb(facility), identifier_system, identifier_system);
+COMMENT ON FUNCTION globalsync.to_fhir_organization(globalsync.facilities, text) IS
+    'the FHIR R4 Organization of a facility: identifier, name, active, address (location) and its time zone as an extension';
+
+CREATE FUNCTION globalsync.to_fhir_bundle(events text,
+                                          identifier_system text DEFAULT 'urn:globalsync:patient-id',
+                                          organization_system text DEFAULT 'urn:globalsync:facility-id')
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'gs_to_fhir_bundle'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION globalsync.to_fhir_bundle(text, text, text) IS
+    'the FHIR R4 transaction Bundle a fhir target sends for events given as NDJSON lines (the file target''s format): conditional updates and deletes by identifier';
 
 -- targets
 
@@ -1846,14 +1882,17 @@ CREATE FUNCTION globalsync.set_target_secret(target_id text, secret text)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    kind text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM globalsync.targets t WHERE t.target_id = set_target_secret.target_id) THEN
+    SELECT t.kind INTO kind FROM globalsync.targets t WHERE t.target_id = set_target_secret.target_id;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'target "%" does not exist', target_id USING ERRCODE = '42704';
     END IF;
     IF secret IS NULL THEN
         DELETE FROM globalsync.target_secrets s WHERE s.target_id = set_target_secret.target_id;
     ELSE
-        PERFORM globalsync._check_webhook_secret(secret);
+        PERFORM globalsync._check_target_secret(kind, secret);
         INSERT INTO globalsync.target_secrets (target_id, secret) VALUES (target_id, secret)
         ON CONFLICT ON CONSTRAINT target_secrets_pkey
         DO UPDATE SET secret = EXCLUDED.secret, set_at = now(), set_by = session_user;
@@ -1862,7 +1901,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION globalsync.set_target_secret(text, text) IS
-    'set (or with NULL remove) the signing secret of a target: whsec_ + base64, as Standard Webhooks specifies; stored where no role but the owner can read it';
+    'set (or with NULL remove) the secret of a target: http: whsec_ + base64 signing secret; s3: JSON access_key_id, secret_access_key, session_token; snowflake: PEM private key; fhir: bearer token. Stored where no role but the owner can read it';
 
 -- syncs
 
@@ -2715,7 +2754,7 @@ REVOKE EXECUTE ON FUNCTION
     globalsync.snapshot_chunk(regclass, text[], integer, text[]),
     globalsync._check_target_options(jsonb),
     globalsync._resolve_tracked(text),
-    globalsync._check_webhook_secret(text),
+    globalsync._check_target_secret(text, text),
     globalsync.set_target_secret(text, text),
     globalsync._wake_worker(),
     globalsync._request_cancel(text),

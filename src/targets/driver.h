@@ -53,6 +53,12 @@ typedef struct GsDriver
 	/* SQL context: check endpoint and kind-specific options, ereport if bad */
 	void		(*validate) (const char *endpoint, Jsonb *options);
 
+	/*
+	 * SQL context: check a secret for set_target_secret(), ereport (never
+	 * showing it) if it is unusable.  NULL: the kind takes no secret.
+	 */
+	void		(*check_secret) (const char *secret);
+
 	/* worker: per-target state in cxt (lives until close or target reload) */
 	void	   *(*open) (const char *target_id, const char *endpoint,
 						 Jsonb *options, const char *secret, MemoryContext cxt);
@@ -83,11 +89,14 @@ extern bool GsIsCommonTargetOption(const char *key);
 /* the drivers */
 extern const GsDriver gs_file_driver;
 extern const GsDriver gs_http_driver;
+extern const GsDriver gs_s3_driver;
+extern const GsDriver gs_snowflake_driver;
+extern const GsDriver gs_fhir_driver;
 
 /* globalsync.allowed_hosts (http.c) */
 extern char *gs_allowed_hosts;
 
-/* the sockets of http transfers under way, for the worker's wait (http.c) */
+/* the sockets of http transfers under way, for the worker's wait (httpcore.c) */
 struct WaitEventSet;
 extern int	GsHttpAddWaitEvents(struct WaitEventSet *set, int room, long *timeout_ms);
 

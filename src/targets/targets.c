@@ -17,6 +17,9 @@
 static const GsDriver *const drivers[] = {
 	&gs_file_driver,
 	&gs_http_driver,
+	&gs_s3_driver,
+	&gs_snowflake_driver,
+	&gs_fhir_driver,
 };
 
 /* options every kind takes; the worker reads them, drivers ignore them */
@@ -64,8 +67,30 @@ gs_validate_target_kind(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("targets of kind \"%s\" are not supported yet", kind),
-				 errdetail("This version of globalsync delivers to targets of kind file and http."),
-				 errhint("Use kind 'file' or 'http', or upgrade globalsync.")));
+				 errdetail("This version of globalsync delivers to targets of kind file, http, s3, snowflake and fhir."),
+				 errhint("Use one of those kinds.")));
 	driver->validate(endpoint, options);
+	PG_RETURN_VOID();
+}
+
+/*
+ * _check_target_secret(kind text, secret text) -> void
+ *		Raise an error, never showing the secret, if it is not usable by
+ *		targets of this kind.
+ */
+PG_FUNCTION_INFO_V1(gs_check_target_secret);
+Datum
+gs_check_target_secret(PG_FUNCTION_ARGS)
+{
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *secret = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const GsDriver *driver = GsFindDriver(kind);
+
+	if (driver == NULL || driver->check_secret == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("targets of kind \"%s\" take no secret", kind),
+				 errhint("Secrets are for http (signing), s3 (access keys), snowflake (private key) and fhir (bearer token) targets.")));
+	driver->check_secret(secret);
 	PG_RETURN_VOID();
 }

@@ -903,9 +903,12 @@ StartRun(Target *t)
 	}
 	if (strcmp(t->kind, "file") == 0)
 		Step(r, GS_STEP_CHECKING_CREDENTIALS, "file target: no credentials needed");
+	else if (strcmp(t->kind, "http") == 0)
+		Step(r, GS_STEP_CHECKING_CREDENTIALS, "http target: %s",
+			 t->secret ? "a signing secret is set" : "no signing secret set");
 	else
 		Step(r, GS_STEP_CHECKING_CREDENTIALS, "%s target: %s", t->kind,
-			 t->secret ? "a signing secret is set" : "no signing secret set");
+			 t->secret ? "its secret is set" : "no secret set");
 	if (strcmp(r->optype, "REALTIME_SYNC") != 0)
 		r->until_tick = TakeTick();
 	r->begun = true;
