@@ -40,6 +40,8 @@ typedef struct GsBatch
 	int			nevents;
 	const char *payload;		/* NDJSON: one event per line */
 	size_t		len;
+	int			attempt;		/* 1 on the first send of this batch by this
+								 * worker, more on a resend after a failure */
 
 	/* polled while a send waits: true means give up (the sync was cancelled) */
 	bool		(*should_stop) (void *arg);

@@ -2131,6 +2131,7 @@ SendRange(Target *t)
 	batch.nevents = c->hi - c->lo;
 	batch.payload = payload.data;
 	batch.len = payload.len;
+	batch.attempt = c->attempts + 1;
 	batch.should_stop = ShouldStop;
 	batch.stop_arg = r;
 
