@@ -44,6 +44,10 @@ GS_PACKAGES=(
     # the HTTP tests' receivers and their TLS certificates
     python3
     openssl
+    # the stand-ins of the s3 (SigV4 checks) and snowflake (JWT checks) tests
+    python3-botocore
+    python3-jwt
+    python3-cryptography
 )
 
 # State of the throwaway cluster and the temp dirs (read by gs_cleanup).
@@ -94,6 +98,25 @@ gs_ensure_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update </dev/null
     apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# The npm test peers (s3rver, FHIR R4 validators) pinned in test/node:
+# Node.js and npm from Debian when the machine has no npm, then `npm ci`
+# from the registry when node_modules is missing or older than the lock.
+gs_ensure_node_peers() {
+    local dir=$1
+    if ! command -v npm >/dev/null 2>&1; then
+        gs_log "packages: installing nodejs npm"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update </dev/null
+        apt-get install -y --no-install-recommends nodejs npm </dev/null
+    fi
+    if [[ -d $dir/node_modules && $dir/node_modules/.package-lock.json -nt $dir/package-lock.json ]]; then
+        gs_log "test peers: $dir/node_modules is up to date"
+        return 0
+    fi
+    gs_log "test peers: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
 }
 
 # Locate the PostgreSQL installation the extension is built against.

@@ -4,7 +4,9 @@
 # machine, run as root (CI runs it through .ci/run).
 #
 #   1. installs with apt-get whatever is missing (PostgreSQL 15, its server
-#      headers, pgTAP, pg_prove, IPC::Run, libcurl, jansson, OpenSSL, gcc);
+#      headers, pgTAP, pg_prove, IPC::Run, libcurl, jansson, OpenSSL, gcc,
+#      Python's botocore, jwt and cryptography, Node.js) and with npm the
+#      pinned test peers of test/node (s3rver, FHIR validators);
 #   2. builds with warnings as errors (make clean; make COPT=-Werror) and
 #      installs (make install);
 #   3. copies the checkout to a temp dir owned by postgres and starts a
@@ -29,7 +31,7 @@
 #                              no make (quick re-runs while developing)
 #
 # Environment: GS_REGRESS_TIMEOUT, GS_PGTAP_TIMEOUT, GS_TAP_TIMEOUT (seconds
-# per suite; defaults 420, 180, 420), PG_CONFIG (default: PostgreSQL 15's).
+# per suite; defaults 420, 180, 900), PG_CONFIG (default: PostgreSQL 15's).
 #
 set -euo pipefail
 
@@ -39,7 +41,7 @@ source "$REPO/scripts/lib.sh"
 
 REGRESS_TIMEOUT=${GS_REGRESS_TIMEOUT:-420}
 PGTAP_TIMEOUT=${GS_PGTAP_TIMEOUT:-180}
-TAP_TIMEOUT=${GS_TAP_TIMEOUT:-420}
+TAP_TIMEOUT=${GS_TAP_TIMEOUT:-900}
 PGTAP_DB=globalsync_pgtap
 
 # Connection settings of the caller must not leak into the suites, and the
@@ -312,6 +314,11 @@ if [[ $SKIP_BUILD -eq 0 ]]; then
         record build 0 1 "build or install failed"
         exit 1
     fi
+fi
+
+# The TAP tests' npm peers, installed in the checkout before it is copied.
+if wanted tap; then
+    gs_ensure_node_peers "$REPO/test/node"
 fi
 
 # A postgres-owned copy of the tree: pg_regress writes results/ and
