@@ -302,7 +302,7 @@ HttpValidate(const char *endpoint, Jsonb *options)
 		else if (strcmp(key, "gzip") == 0)
 			(void) GsBoolOption("http", &v, key);
 		else
-			GsUnknownOption("http", key, "format, headers, max_in_flight, gzip, " GS_CONN_OPTIONS);
+			GsUnknownOption("http", key, "format, headers, timeout_ms, connect_timeout_ms, max_in_flight, gzip and ca_file");
 		key = NULL;
 	}
 }

@@ -196,7 +196,7 @@ GsIntOption(const char *kind, JsonbValue *v, const char *name, int64 lo, int64 h
 	errno = 0;
 	n = strtoi64(text, &end, 10);
 	if (errno != 0 || *end != '\0' || n < lo || n > hi)
-		GsOptionError(kind, name, psprintf("It must be a whole number between " INT64_FORMAT " and " INT64_FORMAT ".", lo, hi));
+		GsOptionError(kind, name, psprintf("It must be between " INT64_FORMAT " and " INT64_FORMAT ".", lo, hi));
 	return n;
 }
 
@@ -750,13 +750,14 @@ GsHttpClassify(const GsHttpRequest *req, const char *what, GsSendResult *result)
 	if (req->cc != CURLE_OK)
 	{
 		const char *msg = req->errbuf[0] ? req->errbuf : curl_easy_strerror(req->cc);
+		const char *url = strchr(what, ' ');
 
 		result->status = GS_SEND_RETRY;
 		if (req->cc == CURLE_PEER_FAILED_VERIFICATION || req->cc == CURLE_SSL_CACERT_BADFILE ||
 			req->cc == CURLE_SSL_CERTPROBLEM)
 			snprintf(result->error, sizeof(result->error),
-					 "TLS verification failed for %s: %s (pass the CA of a private peer in option ca_file)",
-					 what, msg);
+					 "TLS verification of %s failed: %s (pass the CA of a private receiver in option ca_file)",
+					 url ? url + 1 : what, msg);
 		else
 			snprintf(result->error, sizeof(result->error), "%s failed: %s", what, msg);
 		return;

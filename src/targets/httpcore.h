@@ -156,9 +156,9 @@ extern void GsHttpEnd(GsHttpRequest *req);
  * GsHttpClassify
  *		The generic reading of an answer: transport error, 408, 425, 429
  *		and 5xx retry (Retry-After honoured); 2xx is OK; 410 disables the
- *		target; any other status is permanent.  what ("POST https://...")
- *		starts the error message; the first bytes of the response body
- *		follow the status.
+ *		target; any other status is permanent.  what, "<METHOD> <url>"
+ *		("POST https://..."), starts the error message; the first bytes of
+ *		the response body follow the status.
  */
 extern void GsHttpClassify(const GsHttpRequest *req, const char *what, GsSendResult *result);
 
