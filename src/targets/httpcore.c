@@ -52,10 +52,11 @@ GsHttpEnsureCurl(void)
  * validation (SQL context)
  * ---------------------------------------------------------------- */
 
+/* "an http", "an s3", "a fhir", "a snowflake": as the kind is spoken */
 static const char *
 Article(const char *kind)
 {
-	return strchr("aeiouAEIOU", kind[0]) ? "an" : "a";
+	return (strcmp(kind, "http") == 0 || strcmp(kind, "s3") == 0) ? "an" : "a";
 }
 
 bool
@@ -151,6 +152,9 @@ GsCheckEndpoint(const char *kind, const char *endpoint, const char *example)
 				 errmsg("invalid endpoint for %s %s target", Article(kind), kind),
 				 errdetail("The endpoint of %s %s target is an http or https URL, but %s.",
 						   Article(kind), kind, why),
+				 strcmp(kind, "http") == 0 ?
+				 errhint("Use for example '%s'; put credentials in option \"headers\" or use globalsync.set_target_secret().",
+						 example) :
 				 errhint("Use for example '%s'; put credentials in the secret store with globalsync.set_target_secret().",
 						 example)));
 	if (!GsHostAllowed(host))
