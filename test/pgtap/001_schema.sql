@@ -8,7 +8,9 @@
 -- patient_registrations) and the sync engine's (target_state,
 -- dead_letters, deliveries, full_sync_state, target_secrets, the new
 -- sync_log columns, the five monitoring views, the target, sync and worker
--- functions, set_target_secret(), webhook_signature()).
+-- functions, set_target_secret(), webhook_signature(), _check_target_secret(),
+-- the FHIR R4 converters _fhir_resource(), to_fhir_patient(),
+-- to_fhir_organization() and to_fhir_bundle()).
 -- Run by pg_prove in a database where pgtap and globalsync are installed;
 -- it changes nothing (ROLLBACK at the end).
 
@@ -19,7 +21,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(497);
+SELECT plan(511);
 
 -- -------------------------------------------------------------------
 -- schema and extension
@@ -1014,8 +1016,22 @@ SELECT has_function('globalsync', 'set_target_secret', ARRAY['text', 'text'], 's
 SELECT function_returns('globalsync', 'set_target_secret', ARRAY['text', 'text'], 'void', 'set_target_secret(text, text) returns void');
 SELECT has_function('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'webhook_signature(text, text, bigint, text) exists');
 SELECT function_returns('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'text', 'webhook_signature(text, text, bigint, text) returns text');
-SELECT has_function('globalsync', '_check_webhook_secret', ARRAY['text'], '_check_webhook_secret(text) exists');
-SELECT function_returns('globalsync', '_check_webhook_secret', ARRAY['text'], 'void', '_check_webhook_secret(text) returns void');
+SELECT has_function('globalsync', '_check_target_secret', ARRAY['text', 'text'], '_check_target_secret(text, text) exists');
+SELECT function_returns('globalsync', '_check_target_secret', ARRAY['text', 'text'], 'void', '_check_target_secret(text, text) returns void');
+SELECT hasnt_function('globalsync', '_check_webhook_secret', ARRAY['text'],
+    '_check_webhook_secret(text) is gone (secrets are checked per target kind by _check_target_secret())');
+SELECT has_function('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], '_fhir_resource(text, jsonb, text, text) exists');
+SELECT function_returns('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], 'jsonb', '_fhir_resource(text, jsonb, text, text) returns jsonb');
+SELECT has_function('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'],
+    'to_fhir_patient(patient_registrations, text, text) exists');
+SELECT function_returns('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'], 'jsonb',
+    'to_fhir_patient(patient_registrations, text, text) returns jsonb');
+SELECT has_function('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'],
+    'to_fhir_organization(facilities, text) exists');
+SELECT function_returns('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'], 'jsonb',
+    'to_fhir_organization(facilities, text) returns jsonb');
+SELECT has_function('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'to_fhir_bundle(text, text, text) exists');
+SELECT function_returns('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'jsonb', 'to_fhir_bundle(text, text, text) returns jsonb');
 -- every function of the sync engine, internal ones included: signature,
 -- result, language, volatility, strictness (none is overloaded)
 SELECT set_eq(
@@ -1029,7 +1045,8 @@ SELECT set_eq(
                            'discard_dead_letter', 'snapshot_chunk', '_worker_targets', '_log_row', '_run_begin',
                            '_run_end', '_advance', '_ack', '_ack_snapshot', '_dead_letter', '_dead_letter_snapshot', '_failure',
                            '_disable_target', '_purge_history', '_pending_events', 'set_target_secret', 'webhook_signature',
-                           '_check_webhook_secret')$$,
+                           '_check_target_secret', '_fhir_resource', 'to_fhir_patient', 'to_fhir_organization',
+                           'to_fhir_bundle')$$,
     $$VALUES
         ('globalsync.validate_target_kind(text,text,jsonb)', 'void', 'c', 'v', true),
         ('globalsync._wake_worker()', 'void', 'c', 'v', false),
@@ -1065,12 +1082,28 @@ SELECT set_eq(
         ('globalsync._pending_events(text)', 'TABLE(facility_id text, events bigint, oldest timestamp with time zone)', 'sql', 's', false),
         ('globalsync.set_target_secret(text,text)', 'void', 'plpgsql', 'v', false),
         ('globalsync.webhook_signature(text,text,bigint,text)', 'text', 'c', 'i', true),
-        ('globalsync._check_webhook_secret(text)', 'void', 'c', 'v', true)$$,
-    'the sync engine''s functions: signatures, results, language, volatility and strictness (wait_sync() is VOLATILE: it must see the worker''s commits; webhook_signature() is IMMUTABLE and STRICT)');
+        ('globalsync._check_target_secret(text,text)', 'void', 'c', 'v', true),
+        ('globalsync._fhir_resource(text,jsonb,text,text)', 'jsonb', 'c', 'i', true),
+        ('globalsync.to_fhir_patient(globalsync.patient_registrations,text,text)', 'jsonb', 'sql', 's', true),
+        ('globalsync.to_fhir_organization(globalsync.facilities,text)', 'jsonb', 'sql', 's', true),
+        ('globalsync.to_fhir_bundle(text,text,text)', 'jsonb', 'c', 'i', true)$$,
+    'the sync engine''s functions: signatures, results, language, volatility and strictness (wait_sync() is VOLATILE: it must see the worker''s commits; webhook_signature(), _fhir_resource() and to_fhir_bundle() are IMMUTABLE and STRICT; to_fhir_patient() and to_fhir_organization() are STRICT SQL functions, STABLE as to_jsonb() of a row is)');
+-- parallel safety of the secret check and the FHIR converters
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text, p.proparallel::text
+        FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'globalsync'::regnamespace
+         AND p.proname IN ('_check_target_secret', '_fhir_resource', 'to_fhir_patient', 'to_fhir_organization', 'to_fhir_bundle')$$,
+    $$VALUES ('globalsync._check_target_secret(text,text)', 'u'),
+             ('globalsync._fhir_resource(text,jsonb,text,text)', 's'),
+             ('globalsync.to_fhir_patient(globalsync.patient_registrations,text,text)', 's'),
+             ('globalsync.to_fhir_organization(globalsync.facilities,text)', 's'),
+             ('globalsync.to_fhir_bundle(text,text,text)', 's')$$,
+    'the FHIR converters are PARALLEL SAFE; _check_target_secret() keeps the default (PARALLEL UNSAFE)');
 -- and no function in the schema beyond these names
 SELECT functions_are('globalsync',
-    ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_check_webhook_secret', '_dead_letter', '_dead_letter_snapshot',
-          '_disable_target', '_failure', '_log_row', '_pending_events', '_purge_history', '_request_cancel', '_resolve_tracked',
+    ARRAY['_ack', '_ack_snapshot', '_advance', '_check_target_options', '_check_target_secret', '_dead_letter', '_dead_letter_snapshot',
+          '_disable_target', '_failure', '_fhir_resource', '_log_row', '_pending_events', '_purge_history', '_request_cancel', '_resolve_tracked',
           '_run_begin', '_run_end', '_wake_worker', '_worker_targets', 'add_facility', 'add_target', 'alter_target', 'batch_events',
           'cancel_sync', 'canonical_zone', 'capture_pending', 'capture_trigger', 'discard_dead_letter', 'finish_batch',
           'health', 'interval_pl_ist_timestamp', 'is_valid_zone', 'ist_date', 'ist_offset', 'ist_timestamp',
@@ -1081,7 +1114,8 @@ SELECT functions_are('globalsync',
           'ist_timestamp_sortsupport', 'ist_wall_time', 'library_preloaded', 'list_facilities', 'local_time',
           'maintain_log', 'make_zoned', 'new_id', 'next_batch', 'register_consumer', 'register_patient',
           'remove_target', 'replay_dead_letter', 'set_facility_active', 'set_target_secret', 'snapshot_chunk', 'snapshot_row', 'start_sync',
-          'sync_progress_raw', 'sync_status', 'tick', 'to_ist', 'to_zoned', 'track', 'unregister_consumer', 'untrack',
+          'sync_progress_raw', 'sync_status', 'tick', 'to_fhir_bundle', 'to_fhir_organization', 'to_fhir_patient',
+          'to_ist', 'to_zoned', 'track', 'unregister_consumer', 'untrack',
           'utc_offset', 'validate_target_kind', 'wait_sync', 'webhook_signature', 'worker_info', 'zone_abbreviations', 'zone_info',
           'zone_name', 'zoned_instant', 'zoned_timestamp_cmp', 'zoned_timestamp_eq', 'zoned_timestamp_ge',
           'zoned_timestamp_gt', 'zoned_timestamp_hash', 'zoned_timestamp_hash_extended', 'zoned_timestamp_in',
@@ -1152,7 +1186,8 @@ SELECT set_eq(
                        'globalsync.snapshot_row(regclass, record)'::regprocedure,
                        'globalsync.set_target_secret(text, text)'::regprocedure,
                        'globalsync.webhook_signature(text, text, bigint, text)'::regprocedure,
-                       'globalsync._check_webhook_secret(text)'::regprocedure)$$,
+                       'globalsync._check_target_secret(text, text)'::regprocedure,
+                       'globalsync._fhir_resource(text, jsonb, text, text)'::regprocedure)$$,
     $$VALUES ('globalsync.remove_target(text)', 'target_id text'),
              ('globalsync.sync_status(text)', 'sync_id text'),
              ('globalsync.cancel_sync(text)', 'sync_id text'),
@@ -1162,7 +1197,8 @@ SELECT set_eq(
              ('globalsync.snapshot_row(regclass,record)', 'tbl regclass, r record'),
              ('globalsync.set_target_secret(text,text)', 'target_id text, secret text'),
              ('globalsync.webhook_signature(text,text,bigint,text)', 'secret text, msg_id text, msg_timestamp bigint, body text'),
-             ('globalsync._check_webhook_secret(text)', 'secret text')$$,
+             ('globalsync._check_target_secret(text,text)', 'kind text, secret text'),
+             ('globalsync._fhir_resource(text,jsonb,text,text)', 'resource_type text, row_data jsonb, identifier_system text, organization_system text')$$,
     'the other sync functions'' argument names (named notation)');
 SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.sync_progress_raw()'::regprocedure)),
@@ -1172,6 +1208,18 @@ SELECT is(
     (SELECT pg_catalog.pg_get_function_arguments('globalsync.worker_info()'::regprocedure)),
     'OUT launcher_pid integer, OUT worker_pid integer',
     'worker_info() returns launcher_pid, worker_pid');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.to_fhir_patient(globalsync.patient_registrations, text, text)'::regprocedure)),
+    'patient globalsync.patient_registrations, identifier_system text DEFAULT ''urn:globalsync:patient-id''::text, organization_system text DEFAULT ''urn:globalsync:facility-id''::text',
+    'to_fhir_patient(patient, identifier_system DEFAULT ''urn:globalsync:patient-id'', organization_system DEFAULT ''urn:globalsync:facility-id'')');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.to_fhir_organization(globalsync.facilities, text)'::regprocedure)),
+    'facility globalsync.facilities, identifier_system text DEFAULT ''urn:globalsync:facility-id''::text',
+    'to_fhir_organization(facility, identifier_system DEFAULT ''urn:globalsync:facility-id'')');
+SELECT is(
+    (SELECT pg_catalog.pg_get_function_arguments('globalsync.to_fhir_bundle(text, text, text)'::regprocedure)),
+    'events text, identifier_system text DEFAULT ''urn:globalsync:patient-id''::text, organization_system text DEFAULT ''urn:globalsync:facility-id''::text',
+    'to_fhir_bundle(events, identifier_system DEFAULT ''urn:globalsync:patient-id'', organization_system DEFAULT ''urn:globalsync:facility-id'')');
 
 SELECT set_eq(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
@@ -1199,7 +1247,15 @@ SELECT set_eq(
           'globalsync.discard_dead_letter(bigint)',
           'globalsync.set_target_secret(text,text)',
           'globalsync._pending_events(text)'],
-    'exactly the seed API functions, the tick, consumer, batch and rotation functions, the target, sync, dead letter and secret API and _pending_events() are SECURITY DEFINER (not webhook_signature() or _check_webhook_secret())');
+    'exactly the seed API functions, the tick, consumer, batch and rotation functions, the target, sync, dead letter and secret API and _pending_events() are SECURITY DEFINER (not webhook_signature(), _check_target_secret() or the FHIR converters)');
+SELECT ok(
+    (SELECT count(*) = 5 AND NOT bool_or(prosecdef) FROM pg_catalog.pg_proc
+      WHERE oid IN ('globalsync._check_target_secret(text, text)'::regprocedure,
+                    'globalsync._fhir_resource(text, jsonb, text, text)'::regprocedure,
+                    'globalsync.to_fhir_patient(globalsync.patient_registrations, text, text)'::regprocedure,
+                    'globalsync.to_fhir_organization(globalsync.facilities, text)'::regprocedure,
+                    'globalsync.to_fhir_bundle(text, text, text)'::regprocedure)),
+    '_check_target_secret(), _fhir_resource(), to_fhir_patient(), to_fhir_organization() and to_fhir_bundle() run with the caller''s rights (not SECURITY DEFINER)');
 SELECT ok(
     (SELECT NOT bool_or(prosecdef) FROM pg_catalog.pg_proc
       WHERE oid IN ('globalsync.snapshot_row(regclass, record)'::regprocedure,

@@ -5,8 +5,11 @@
 --   sync_progress, sync_history, dashboard_overview, lag_stats and
 --   target_health), health(), list_facilities(), capture_pending(),
 --   sync_status(), wait_sync(), validate_target_kind(), sync_progress_raw(),
---   worker_info(), _pending_events() (counts only) and webhook_signature()
---   (for receivers); no table, and no other capture or sync function.
+--   worker_info(), _pending_events() (counts only), webhook_signature()
+--   (for receivers) and the FHIR R4 converters to_fhir_patient(),
+--   to_fhir_organization(), to_fhir_bundle() and _fhir_resource() (which
+--   the first two call with the caller's rights); no table, and no other
+--   capture or sync function.
 -- globalsync_operator: reader + register_patient(), start_sync(),
 --   cancel_sync().
 -- globalsync_admin: operator + add_facility(), set_facility_active(), DML on
@@ -14,15 +17,16 @@
 --   capture_trigger(), track() and untrack() (which act with the caller's
 --   rights: only on tables the caller owns), add_target(), alter_target(),
 --   remove_target(), replay_dead_letter(), discard_dead_letter(),
---   set_target_secret() (which stores a secret it cannot read back), SELECT
+--   set_target_secret() (which stores a secret it cannot read back, after
+--   checking it with the target kind's rules), SELECT
 --   on dead_letters (they hold patient data) and target_state.
 -- The owner only: the change capture tables (capture_state, capture_secrets,
 --   change_log, ticks, consumers, their partitions and sequences) and
 --   tick(), register_consumer(), unregister_consumer(), next_batch(),
 --   batch_events(), finish_batch(), maintain_log(); deliveries,
---   full_sync_state, target_secrets (the targets' signing secrets),
+--   full_sync_state, target_secrets (the targets' secrets),
 --   snapshot_row(), snapshot_chunk() and the worker's internal functions
---   (_check_target_options() ... _purge_history(), _check_webhook_secret()).
+--   (_check_target_options() ... _purge_history(), _check_target_secret()).
 -- PUBLIC: nothing.
 --
 -- First the catalog (pgTAP privilege functions), then behaviour: for each
@@ -38,7 +42,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(340);
+SELECT plan(357);
 
 -- fixtures, as the superuser running the suite
 INSERT INTO globalsync.facilities (facility_id, name, timezone, location) VALUES
@@ -332,7 +336,7 @@ SELECT set_eq(
           'globalsync.snapshot_chunk(regclass,text[],integer,text[])',
           'globalsync._check_target_options(jsonb)',
           'globalsync._resolve_tracked(text)',
-          'globalsync._check_webhook_secret(text)',
+          'globalsync._check_target_secret(text,text)',
           'globalsync.set_target_secret(text,text)',
           'globalsync._wake_worker()',
           'globalsync._request_cancel(text)',
@@ -424,10 +428,29 @@ SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text
 SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute webhook_signature()');
 SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute webhook_signature()');
 SELECT function_privs_are('globalsync', 'webhook_signature', ARRAY['text', 'text', 'bigint', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute webhook_signature()');
-SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute _check_webhook_secret()');
-SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute _check_webhook_secret()');
-SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'globalsync_admin', ARRAY[]::name[], 'admin may not execute _check_webhook_secret() (internal)');
-SELECT function_privs_are('globalsync', '_check_webhook_secret', ARRAY['text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute _check_webhook_secret()');
+SELECT function_privs_are('globalsync', '_check_target_secret', ARRAY['text', 'text'], 'globalsync_reader', ARRAY[]::name[], 'reader may not execute _check_target_secret()');
+SELECT function_privs_are('globalsync', '_check_target_secret', ARRAY['text', 'text'], 'globalsync_operator', ARRAY[]::name[], 'operator may not execute _check_target_secret()');
+SELECT function_privs_are('globalsync', '_check_target_secret', ARRAY['text', 'text'], 'globalsync_admin', ARRAY[]::name[], 'admin may not execute _check_target_secret() (internal)');
+SELECT function_privs_are('globalsync', '_check_target_secret', ARRAY['text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute _check_target_secret()');
+-- the FHIR R4 converters: pure functions of what the caller passes, for every
+-- role (to_fhir_patient() and to_fhir_organization() are SQL functions that
+-- call _fhir_resource() with the caller's rights, so it is granted too)
+SELECT function_privs_are('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute _fhir_resource()');
+SELECT function_privs_are('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute _fhir_resource()');
+SELECT function_privs_are('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute _fhir_resource()');
+SELECT function_privs_are('globalsync', '_fhir_resource', ARRAY['text', 'jsonb', 'text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute _fhir_resource()');
+SELECT function_privs_are('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute to_fhir_patient()');
+SELECT function_privs_are('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute to_fhir_patient()');
+SELECT function_privs_are('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute to_fhir_patient()');
+SELECT function_privs_are('globalsync', 'to_fhir_patient', ARRAY['globalsync.patient_registrations', 'text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute to_fhir_patient()');
+SELECT function_privs_are('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute to_fhir_organization()');
+SELECT function_privs_are('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute to_fhir_organization()');
+SELECT function_privs_are('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute to_fhir_organization()');
+SELECT function_privs_are('globalsync', 'to_fhir_organization', ARRAY['globalsync.facilities', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute to_fhir_organization()');
+SELECT function_privs_are('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'globalsync_reader', ARRAY['EXECUTE'], 'reader may execute to_fhir_bundle()');
+SELECT function_privs_are('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'globalsync_operator', ARRAY['EXECUTE'], 'operator may execute to_fhir_bundle()');
+SELECT function_privs_are('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'globalsync_admin', ARRAY['EXECUTE'], 'admin may execute to_fhir_bundle()');
+SELECT function_privs_are('globalsync', 'to_fhir_bundle', ARRAY['text', 'text', 'text'], 'public', ARRAY[]::name[], 'PUBLIC may not execute to_fhir_bundle()');
 
 -- sync engine functions, per role: exactly these may be executed
 CREATE TEMP TABLE tap_sync_functions (f regprocedure PRIMARY KEY);
@@ -450,18 +473,24 @@ INSERT INTO tap_sync_functions VALUES
     ('globalsync._failure(text, text, text, timestamptz)'), ('globalsync._disable_target(text, text)'),
     ('globalsync._purge_history(interval)'), ('globalsync._pending_events(text)'), ('globalsync.health()'),
     ('globalsync.set_target_secret(text, text)'), ('globalsync.webhook_signature(text, text, bigint, text)'),
-    ('globalsync._check_webhook_secret(text)');
+    ('globalsync._check_target_secret(text, text)'), ('globalsync._fhir_resource(text, jsonb, text, text)'),
+    ('globalsync.to_fhir_patient(globalsync.patient_registrations, text, text)'),
+    ('globalsync.to_fhir_organization(globalsync.facilities, text)'), ('globalsync.to_fhir_bundle(text, text, text)');
 SELECT set_eq(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_reader', f, 'EXECUTE')$$,
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
-          'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)'],
-    'of the sync functions, reader may execute validate_target_kind(), sync_progress_raw(), worker_info(), sync_status(), wait_sync(), _pending_events(), health() and webhook_signature() only');
+          'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)',
+          'globalsync._fhir_resource(text,jsonb,text,text)', 'globalsync.to_fhir_patient(globalsync.patient_registrations,text,text)',
+          'globalsync.to_fhir_organization(globalsync.facilities,text)', 'globalsync.to_fhir_bundle(text,text,text)'],
+    'of the sync functions, reader may execute validate_target_kind(), sync_progress_raw(), worker_info(), sync_status(), wait_sync(), _pending_events(), health(), webhook_signature() and the FHIR converters (_fhir_resource(), to_fhir_patient(), to_fhir_organization(), to_fhir_bundle()) only');
 SELECT set_eq(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('globalsync_operator', f, 'EXECUTE')$$,
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
           'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)',
+          'globalsync._fhir_resource(text,jsonb,text,text)', 'globalsync.to_fhir_patient(globalsync.patient_registrations,text,text)',
+          'globalsync.to_fhir_organization(globalsync.facilities,text)', 'globalsync.to_fhir_bundle(text,text,text)',
           'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)'],
     'of the sync functions, operator may execute what reader may, start_sync() and cancel_sync()');
 SELECT set_eq(
@@ -469,11 +498,13 @@ SELECT set_eq(
     ARRAY['globalsync.validate_target_kind(text,text,jsonb)', 'globalsync.sync_progress_raw()', 'globalsync.worker_info()',
           'globalsync.sync_status(text)', 'globalsync.wait_sync(text,interval)', 'globalsync._pending_events(text)',
           'globalsync.health()', 'globalsync.webhook_signature(text,text,bigint,text)',
+          'globalsync._fhir_resource(text,jsonb,text,text)', 'globalsync.to_fhir_patient(globalsync.patient_registrations,text,text)',
+          'globalsync.to_fhir_organization(globalsync.facilities,text)', 'globalsync.to_fhir_bundle(text,text,text)',
           'globalsync.start_sync(text,text,text)', 'globalsync.cancel_sync(text)',
           'globalsync.add_target(text,text,text,jsonb)', 'globalsync.alter_target(text,text,text,jsonb,boolean)',
           'globalsync.remove_target(text)', 'globalsync.replay_dead_letter(bigint)', 'globalsync.discard_dead_letter(bigint)',
           'globalsync.set_target_secret(text,text)'],
-    'of the sync functions, admin may execute what operator may and the target, secret and dead letter API (not snapshot_row(), snapshot_chunk(), _check_webhook_secret() or the worker''s internal functions)');
+    'of the sync functions, admin may execute what operator may and the target, secret and dead letter API (not snapshot_row(), snapshot_chunk(), _check_target_secret() or the worker''s internal functions)');
 SELECT is_empty(
     $$SELECT f::text FROM tap_sync_functions WHERE pg_catalog.has_function_privilege('public', f, 'EXECUTE')$$,
     'PUBLIC may execute no sync function');
@@ -743,14 +774,17 @@ SELECT throws_ok($$SELECT * FROM globalsync.snapshot_chunk('globalsync.patient_r
 SELECT throws_ok(format('SELECT globalsync._run_begin(%L, %L, %L, NULL, NULL)', 'SYN_TAPADMIN0001', :'tap_tgt', 'MANUAL_SYNC'),
     '42501', NULL, 'admin: the worker''s internal functions are denied (_run_begin)');
 SELECT throws_ok($$SELECT globalsync._purge_history('0')$$, '42501', NULL, 'admin: the worker''s internal functions are denied (_purge_history)');
-SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_tgt', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
-    'admin: set_target_secret() works');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', 'TGT_TAPADMN1', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    'admin: set_target_secret() of an http target works');
+SELECT throws_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_tgt', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    '22023', 'targets of kind "file" take no secret',
+    'admin: set_target_secret() checks the secret with _check_target_secret() (a file target takes none) though admin may not call it');
 SELECT throws_ok($$SELECT * FROM globalsync.target_secrets$$, '42501', NULL,
     'admin: no SELECT on target_secrets (a secret set cannot be read back)');
 SELECT throws_ok(format('UPDATE globalsync.target_secrets SET secret = %L', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'), '42501', NULL,
     'admin: no UPDATE on target_secrets');
-SELECT throws_ok($$SELECT globalsync._check_webhook_secret('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$, '42501', NULL,
-    'admin: _check_webhook_secret() is denied (internal)');
+SELECT throws_ok($$SELECT globalsync._check_target_secret('http', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$, '42501', NULL,
+    'admin: _check_target_secret() is denied (internal)');
 SELECT is(globalsync.remove_target(:'tap_tgt'), true, 'admin: remove_target() works');
 RESET ROLE;
 

@@ -4,7 +4,9 @@
 -- (every validation error with its SQLSTATE, how options are normalised,
 -- the target_state row and the consumer target:<id> a target comes and
 -- goes with), the http driver's checks of endpoints and options,
--- globalsync.allowed_hosts, set_target_secret() (target_secrets, what
+-- globalsync.allowed_hosts, set_target_secret() (secrets checked per
+-- target kind by _check_target_secret(): a file target takes none, an http
+-- target a webhook secret, never shown in an error; target_secrets, what
 -- _worker_targets() hands the worker), webhook_signature() (the Standard
 -- Webhooks test vector), start_sync(), sync_status(), cancel_sync(),
 -- wait_sync(), replay_dead_letter() and discard_dead_letter() (unknown ids, wrong
@@ -25,7 +27,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(205);
+SELECT plan(217);
 
 -- ===================================================================
 -- fixtures, as the superuser running the suite
@@ -563,6 +565,62 @@ SELECT is_empty(format('SELECT 1 FROM globalsync.target_secrets WHERE target_id 
     'set_target_secret(NULL) removes the secret');
 SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, NULL)', :'tap_h1'),
     'set_target_secret(NULL) of a target without a secret works (nothing to remove)');
+-- secrets are checked with the rules of the target's kind: a file target
+-- takes none (not even a good webhook secret), an http target a webhook
+-- secret; a refusal never shows the secret, in any part of the error
+-- (the secret is passed as a parameter, so that the calling statement in the
+-- error context does not show it either)
+CREATE FUNCTION pg_temp.tap_secret_error(target_id text, secret text) RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    m text; d text; h text; c text;
+BEGIN
+    EXECUTE 'SELECT globalsync.set_target_secret($1, $2)' USING target_id, secret;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT, c = PG_EXCEPTION_CONTEXT;
+    RETURN concat_ws(E'\n', m, d, h, c);
+END
+$$;
+SELECT set_eq(
+    format($$SELECT s, (pg_temp.tap_error(format('SELECT globalsync.set_target_secret(%%L, %%L)', %L, s))).*
+               FROM unnest(ARRAY['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'tap-file-s3cr3t', '']) s$$, :'tap_t1'),
+    $$SELECT s, '22023' AS err_state, 'targets of kind "file" take no secret' AS err_message, '' AS err_detail,
+             'Secrets are for http (signing), s3 (access keys), snowflake (private key) and fhir (bearer token) targets.' AS err_hint
+        FROM unnest(ARRAY['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'tap-file-s3cr3t', '']) s$$,
+    'set_target_secret(): a file target refuses any secret, even a good webhook secret, with 22023 (file targets take no secret)');
+SELECT is_empty(
+    format($$SELECT s FROM unnest(ARRAY['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'tap-file-s3cr3t']) s,
+                   LATERAL (SELECT pg_temp.tap_secret_error(%L, s) AS e) r
+             WHERE r.e IS NULL OR strpos(r.e, s) > 0 OR strpos(r.e, substr(s, 7, 12)) > 0$$, :'tap_t1'),
+    'set_target_secret(): the error of a file target for a secret shows no part of the secret (message, detail, hint, context)');
+SELECT is_empty(format('SELECT 1 FROM globalsync.target_secrets WHERE target_id = %L', :'tap_t1'),
+    'set_target_secret(): a secret a file target refused is not stored');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, NULL)', :'tap_t1'),
+    'set_target_secret(NULL) of a file target works (removing checks no secret)');
+SELECT is_empty(
+    format($$SELECT s FROM unnest(ARRAY['whsec_c2hvcnQgc2VjcmV0', 'whsec_!!tap-not-base64!!', 'c2hvcnQgc2VjcmV0',
+                                        'whsec_MDEyMzQ1Njc4OWFiY2Rl', 'whsec_tap s3cr3t with spaces']) s,
+                   LATERAL (SELECT pg_temp.tap_secret_error(%L, s) AS e) r
+             WHERE r.e IS NULL OR strpos(r.e, s) > 0 OR strpos(r.e, regexp_replace(s, '^whsec_', '')) > 0$$, :'tap_h1'),
+    'set_target_secret(): an http target refuses each bad secret, and no part of its error (message, detail, hint, context) shows the secret, with or without whsec_');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, %L)', :'tap_h1', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+    'set_target_secret(): an http target still takes a whsec_ secret (checked per kind)');
+SELECT is(
+    (SELECT array_agg(secret) FROM globalsync.target_secrets WHERE target_id = :'tap_h1'),
+    ARRAY['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+    'set_target_secret(): the http target''s secret is stored');
+SELECT lives_ok(format('SELECT globalsync.set_target_secret(%L, NULL)', :'tap_h1'), 'set_target_secret(NULL) removes it again');
+-- _check_target_secret() itself (internal, the owner's): per kind, STRICT
+SELECT lives_ok($$SELECT globalsync._check_target_secret('http', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$,
+    '_check_target_secret(): a whsec_ secret of 24 bytes is good for http');
+SELECT throws_ok($$SELECT globalsync._check_target_secret('http', 'whsec_c2hvcnQgc2VjcmV0')$$,
+    '22023', 'invalid webhook secret', '_check_target_secret(): a short secret is refused for http (22023)');
+SELECT throws_ok($$SELECT globalsync._check_target_secret('file', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')$$,
+    '22023', 'targets of kind "file" take no secret', '_check_target_secret(): any secret is refused for file (22023)');
+SELECT ok(
+    (SELECT globalsync._check_target_secret('file', NULL) IS NULL AND globalsync._check_target_secret(NULL, 'x') IS NULL),
+    '_check_target_secret() of a NULL kind or secret is NULL, nothing checked (STRICT)');
 SELECT target_id AS tap_h2 FROM globalsync.targets WHERE name = 'tap http allowed' \gset
 SELECT globalsync.set_target_secret(:'tap_h2', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
 SELECT is(globalsync.remove_target(:'tap_h2'), true, 'remove_target() of an http target with a secret returns true');
