@@ -165,6 +165,21 @@ GsCheckEndpoint(const char *kind, const char *endpoint, const char *example)
 	return host;
 }
 
+/* the kind at the start of a sentence */
+static const char *
+KindTitle(const char *kind)
+{
+	if (strcmp(kind, "http") == 0)
+		return "Http";
+	if (strcmp(kind, "s3") == 0)
+		return "S3";
+	if (strcmp(kind, "snowflake") == 0)
+		return "Snowflake";
+	if (strcmp(kind, "fhir") == 0)
+		return "FHIR";
+	return kind;
+}
+
 void
 GsOptionError(const char *kind, const char *option, const char *detail)
 {
@@ -172,7 +187,9 @@ GsOptionError(const char *kind, const char *option, const char *detail)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid option \"%s\" for %s %s target", option, Article(kind), kind),
 			 errdetail("%s", detail),
-			 errhint("See the %s target in docs/targets.md.", kind)));
+			 strcmp(kind, "http") == 0 ?
+			 errhint("See the http target in docs/targets.md.") :
+			 errhint("See docs/target-%s.md.", kind)));
 }
 
 void
@@ -181,8 +198,8 @@ GsUnknownOption(const char *kind, const char *option, const char *takes)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown option \"%s\" for %s %s target", option, Article(kind), kind),
-			 errdetail("%c%s targets take %s, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.",
-					   pg_toupper((unsigned char) kind[0]), kind + 1, takes),
+			 errdetail("%s targets take %s, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.",
+					   KindTitle(kind), takes),
 			 errhint("Remove the option.")));
 }
 
