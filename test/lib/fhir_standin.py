@@ -53,6 +53,8 @@ Modes (POST /__control {"path": <base>, "mode": ..., "count": N, "then": ...},
   hang         wait <hang_seconds> (default 30) before answering (ok)
   gone410      410
   slow         answer after <slow_ms> (default 500)
+Any mode but hang and slow answers after <delay_ms> (default 0), so that a
+test can watch what happens between answers.
 With "count": N the mode answers the next N transactions of that path,
 after which it becomes "then" (default "ok").
 
@@ -79,9 +81,9 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("ok", "fail500", "reject400_if", "entry_fail_if", "hang", "gone410", "slow")
-SETTING_KEYS = ("mode", "marker", "hang_seconds", "slow_ms", "count", "then")
+SETTING_KEYS = ("mode", "marker", "hang_seconds", "slow_ms", "delay_ms", "count", "then")
 DEFAULTS = {"mode": "ok", "marker": "POISON", "hang_seconds": 30, "slow_ms": 500,
-            "count": None, "then": "ok"}
+            "delay_ms": 0, "count": None, "then": "ok"}
 FHIR_JSON = "application/fhir+json"
 
 STOP = threading.Event()
@@ -416,6 +418,8 @@ class Handler(BaseHTTPRequestHandler):
                 delay = float(eff["hang_seconds"])
             elif mode == "slow":
                 delay = int(eff["slow_ms"]) / 1000.0
+            else:
+                delay = int(eff["delay_ms"] or 0) / 1000.0
         except TxError as e:
             status, body = e.status, outcome(e.code, e.diagnostics)
         resp_text = json.dumps(body, sort_keys=True)
