@@ -31,7 +31,7 @@ OBJS = \
 
 DATA = sql/globalsync--0.1.0.sql
 
-REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model capture sync
+REGRESS = ist_input ist_output ist_dst ist_ops zoned zones model capture sync fhir
 REGRESS_OPTS = --inputdir=. --load-extension=globalsync
 
 ISOLATION = capture_commit_order capture_long_txn capture_concurrent_consumers capture_tick_order capture_rotation
