@@ -685,15 +685,28 @@ ForEachMember(const char *p, const char *end, MemberFn fn, void *arg)
 		const char *kend = SkipValue(p, end);
 		const char *v;
 		const char *vend;
-		json_t	   *k;
+		json_t	   *k = NULL;
+		char		plain[128];
+		const char *key;
 
 		if (kend == NULL || *p != '"')
 			return false;
-		k = json_loadb(p, kend - p, JSON_DECODE_ANY, NULL);
-		if (k == NULL || !json_is_string(k))
+		if (kend - p - 2 < (ptrdiff_t) sizeof(plain) && memchr(p, '\\', kend - p) == NULL)
 		{
-			json_decref(k);
-			return false;
+			/* the common case: no escapes, the text is the key */
+			memcpy(plain, p + 1, kend - p - 2);
+			plain[kend - p - 2] = '\0';
+			key = plain;
+		}
+		else
+		{
+			k = json_loadb(p, kend - p, JSON_DECODE_ANY, NULL);
+			if (k == NULL || !json_is_string(k))
+			{
+				json_decref(k);
+				return false;
+			}
+			key = json_string_value(k);
 		}
 		p = SkipWs(kend, end);
 		if (p >= end || *p != ':')
@@ -708,7 +721,7 @@ ForEachMember(const char *p, const char *end, MemberFn fn, void *arg)
 			json_decref(k);
 			return false;
 		}
-		fn(json_string_value(k), v, vend, arg);
+		fn(key, v, vend, arg);
 		json_decref(k);
 		p = SkipWs(vend, end);
 		if (p < end && *p == ',')
@@ -842,16 +855,18 @@ CsvValue(StringInfo out, const char *v, const char *vend)
 {
 	if (v == NULL || v >= vend || (vend - v == 4 && strncmp(v, "null", 4) == 0))
 		return;
-	if (*v == '"')
+	if (*v == '"' && memchr(v, '\\', vend - v) == NULL)
+		CsvField(out, v + 1, vend - v - 2); /* no escapes: the text is the string */
+	else if (*v == '"')
 	{
 		json_t	   *s = json_loadb(v, vend - v, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 		if (s && json_is_string(s))
 			CsvField(out, json_string_value(s), json_string_length(s));
 		json_decref(s);
-		return;
 	}
-	CsvField(out, v, vend - v);
+	else
+		CsvField(out, v, vend - v);
 }
 
 /* RFC 4180, CRLF line ends, a header row first */
