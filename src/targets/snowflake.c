@@ -1232,8 +1232,8 @@ Answer(SfTarget *st, GsSendResult *res)
 			st->interval_ms = Min(st->interval_ms * 2, SF_MAX_POLL_MS);
 		if (now >= st->give_up)
 		{
-			Fail(res, GS_SEND_RETRY, "%s: the statement is still running %d s after its timeout",
-				 st->what, 60);
+			Fail(res, GS_SEND_RETRY, "%s: the statement is still running a minute after its timeout (%d s)",
+				 st->what, st->timeout_s);
 			return SF_FINISHED;
 		}
 		GsHttpEnd(req);
@@ -1244,7 +1244,6 @@ Answer(SfTarget *st, GsSendResult *res)
 	}
 
 	SnowflakeError(req, detail, sizeof(detail));
-	res->retry_after_ms = req->retry_after_s > 0 ? (int) req->retry_after_s * 1000 : 0;
 	if (status == 401 && !st->renewed)
 	{
 		char		err[256];
@@ -1259,6 +1258,7 @@ Answer(SfTarget *st, GsSendResult *res)
 		}
 		return StartRequest(st, was_post, res) ? SF_CONTINUE : SF_FINISHED;
 	}
+	res->retry_after_ms = req->retry_after_s > 0 ? (int) req->retry_after_s * 1000 : 0;
 	if (status == 401 || status == 403)
 		Fail(res, GS_SEND_RETRY,
 			 "%s answered %ld (check the user, its RSA_PUBLIC_KEY and the private key set with globalsync.set_target_secret()): %s",
