@@ -602,6 +602,7 @@ RawMember(const char *line, size_t len, const char *key, bool compact)
 	while (p < end)
 	{
 		const char *k;
+		const char *kend;
 		const char *v;
 		const char *vend;
 
@@ -610,13 +611,13 @@ RawMember(const char *line, size_t len, const char *key, bool compact)
 			return NULL;
 		k = p + 1;
 		p = SkipString(p, end);
+		kend = p - 1;			/* the closing quote */
 		p = SkipWs(p, end);
 		if (p >= end || *p != ':')
 			return NULL;
 		v = SkipWs(p + 1, end);
 		vend = SkipValue(v, end);
-		if ((size_t) (p - k) >= klen + 1 && (size_t) (SkipWs(k, end) - k) == 0 &&
-			strncmp(k, key, klen) == 0 && k[klen] == '"')
+		if ((size_t) (kend - k) == klen && strncmp(k, key, klen) == 0)
 		{
 			StringInfoData out;
 			const char *q;
@@ -1055,8 +1056,11 @@ SnowflakeError(const GsHttpRequest *req, char *out, size_t outlen)
 		const char *m = json_string_value(json_object_get(obj, "message"));
 
 		GsPrintable(m, strlen(m), msg, sizeof(msg));
-		snprintf(out, outlen, "Snowflake error %s (SQLSTATE %s): %s",
-				 code ? code : "?", state ? state : "?", msg);
+		if (state)
+			snprintf(out, outlen, "Snowflake error %s (SQLSTATE %s): %s",
+					 code ? code : "?", state, msg);
+		else
+			snprintf(out, outlen, "Snowflake error %s: %s", code ? code : "?", msg);
 	}
 	else
 		GsPrintable(req->body ? req->body : "", req->body_len, out, Min(outlen, 301));
