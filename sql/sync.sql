@@ -37,7 +37,22 @@ SELECT name, kind, is_active, schedule, state, breaker, consecutive_failures, de
 
 -- add_target refuses
 SELECT add_target('Bad', 'ftp', 'x');
+-- s3, snowflake and fhir targets: their drivers check endpoint and options
 SELECT add_target('Bad', 's3', 'https://example.org/bucket');
+SELECT add_target('Bad', 's3', 'https://s3.eu-west-1.amazonaws.com');
+SELECT add_target('Bad', 's3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "exports", "acl": "private"}');
+SELECT add_target('Bad', 's3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "Exports_2024"}');
+SELECT add_target('Bad', 's3', 'http://127.0.0.1:9000', '{"bucket": "exports"}');
+SELECT add_target('Bad', 'snowflake', 'https://xy12345.eu-west-1.snowflakecomputing.com',
+                  '{"account": "xy12345.eu-west-1", "user": "GLOBALSYNC"}');
+SELECT add_target('Bad', 'snowflake', 'https://xy12345.eu-west-1.snowflakecomputing.com/api/v2/statements',
+                  '{"account": "xy12345.eu-west-1", "user": "GLOBALSYNC", "table": "RAW.GLOBALSYNC.EVENTS"}');
+SELECT add_target('Bad', 'snowflake', 'https://xy12345.eu-west-1.snowflakecomputing.com',
+                  '{"account": "xy12345.eu-west-1", "user": "GLOBALSYNC", "table": "RAW.GLOBALSYNC.EVENTS", "stage": "S"}');
+SELECT add_target('Bad', 'fhir', 'ftp://fhir.example.org/r4');
+SELECT add_target('Bad', 'fhir', 'https://fhir.example.org/r4', '{"format": "xml"}');
+SELECT add_target('Bad', 'fhir', 'https://fhir.example.org/r4', '{"tables": ["SYNC_TEST.PEOPLE"]}');
+-- file targets
 SELECT add_target('Bad', 'file', '/var/lib/postgresql');
 SELECT add_target('Bad', 'file', '../outside');
 SELECT add_target('Bad', 'file', 'a//b');
@@ -62,6 +77,7 @@ SELECT add_target('Bad', 'http', 'https://receiver.example.org/hooks', '{"retrie
 SET LOCAL globalsync.allowed_hosts = 'receiver.example.org, .example.net';
 SELECT add_target('Bad', 'http', 'http://127.0.0.1:8080/hooks');
 SELECT add_target('Bad', 'http', 'https://example.net/hooks');
+SELECT add_target('Bad', 's3', 'https://receiver.example.org', '{"bucket": "exports"}');
 RESET globalsync.allowed_hosts;
 SELECT count(*) AS refused_targets_stored FROM targets WHERE name = 'Bad';
 
@@ -150,12 +166,16 @@ SELECT * FROM snapshot_chunk('sync_test.no_key', NULL, 10);
 
 -- the same refusals, by SQLSTATE
 \set VERBOSITY sqlstate
+SELECT validate_target_kind('ftp', 'x', '{}');
+SELECT add_target('Bad', 'ftp', 'x');
 SELECT add_target('Bad', 'snowflake', 'x');
+SELECT add_target('Bad', 's3', 'https://s3.eu-west-1.amazonaws.com');
 SELECT add_target('Bad', 'file', 'x', '{"schedule": "soon"}');
 SELECT add_target('Warehouse (manual)', 'file', 'x');
 SELECT add_target('Bad', 'http', 'https://hooks:hunter2@receiver.example.org/hooks');
 SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
 SELECT add_target('Bad', 'http', 'http://127.0.0.1:8080/hooks');
+SELECT add_target('Bad', 'fhir', 'https://fhir.example.org/r4');
 RESET globalsync.allowed_hosts;
 SELECT set_target_secret('TGT_00000000', NULL);
 SELECT set_target_secret(:'hook', 'whsec_dG9vIHNob3J0');

@@ -3,10 +3,13 @@
 -- validate_target_kind(), add_target(), alter_target(), remove_target()
 -- (every validation error with its SQLSTATE, how options are normalised,
 -- the target_state row and the consumer target:<id> a target comes and
--- goes with), the http driver's checks of endpoints and options,
--- globalsync.allowed_hosts, set_target_secret() (secrets checked per
--- target kind by _check_target_secret(): a file target takes none, an http
--- target a webhook secret, never shown in an error; target_secrets, what
+-- goes with), the checks of endpoints and options of the http, s3,
+-- snowflake and fhir drivers (what each refuses, with SQLSTATE, message,
+-- detail and hint; 0A000 only for a kind without a driver),
+-- globalsync.allowed_hosts (also the bucket host of virtual-hosted s3),
+-- set_target_secret() (secrets checked per target kind by
+-- _check_target_secret(): a file target takes none, an http target a
+-- webhook secret, never shown in an error; target_secrets, what
 -- _worker_targets() hands the worker), webhook_signature() (the Standard
 -- Webhooks test vector), start_sync(), sync_status(), cancel_sync(),
 -- wait_sync(), replay_dead_letter() and discard_dead_letter() (unknown ids, wrong
@@ -27,7 +30,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(217);
+SELECT plan(247);
 
 -- ===================================================================
 -- fixtures, as the superuser running the suite
@@ -109,12 +112,15 @@ SELECT lives_ok(
     $$SELECT globalsync.validate_target_kind('file', 'x',
         '{"schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
     'validate_target_kind(): the file driver accepts the common options (their values are checked elsewhere)');
-SELECT throws_ok($$SELECT globalsync.validate_target_kind('s3', 'http://127.0.0.1:9/', '{}')$$,
-    '0A000', 'targets of kind "s3" are not supported yet',
-    'validate_target_kind(): kind s3 has no driver yet (0A000)');
-SELECT throws_ok($$SELECT globalsync.validate_target_kind('ftp', 'x', '{}')$$,
-    '0A000', 'targets of kind "ftp" are not supported yet',
-    'validate_target_kind(): a kind without a driver fails with 0A000');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('ftp', 'x', '{}')$$))::text,
+    ROW('0A000', 'targets of kind "ftp" are not supported yet',
+        'This version of globalsync delivers to targets of kind file, http, s3, snowflake and fhir.',
+        'Use one of those kinds.')::text,
+    'validate_target_kind(): a kind that is none of file, http, s3, snowflake and fhir fails with 0A000, naming the five');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('S3', 'https://s3.example.org', '{"bucket": "exports"}')$$,
+    '0A000', 'targets of kind "S3" are not supported yet',
+    'validate_target_kind(): kinds are lower case (''S3'' has no driver)');
 SELECT set_eq(
     $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'file', e, '{}'))).*
         FROM unnest(ARRAY['/abs', '../x', 'a/../b', './x', 'a/.', 'a//b', 'a b', 'a\b', 'é', '', repeat('x', 201)]) e$$,
@@ -248,6 +254,259 @@ SELECT is(
     'validate_target_kind(): an option the http driver does not know fails with 22023, listing the options it takes');
 
 -- ===================================================================
+-- validate_target_kind: the s3 driver's checks
+-- ===================================================================
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('s3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "hospital-exports"}')$$,
+    'validate_target_kind(): an S3 service URL and a bucket make a valid s3 target (virtual-hosted addressing by default)');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('s3', 'http://127.0.0.1:9000/',
+        '{"bucket": "tap.exports-1", "region": "eu-west-1", "prefix": "tap/exports", "addressing": "path", "format": "csv",
+          "gzip": true, "timeout_ms": 100, "connect_timeout_ms": 600000, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+          "schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
+    'validate_target_kind(): the s3 driver accepts its options (path-style addressing to an IP address, a trailing / on the endpoint) and the common ones');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('s3', 'https://s3.amazonaws.com', '{"bucket": "exports", "prefix": "", "format": "ndjson", "gzip": false, "addressing": "virtual"}')$$,
+    'validate_target_kind(): the s3 driver accepts an empty prefix, format ndjson, gzip false and addressing virtual with a host name');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('s3', 'http://127.0.0.1:9/', '{}')$$))::text,
+    ROW('22023', 'option "bucket" is required for an s3 target', 'An s3 target writes its objects into one bucket.',
+        'Add for example ''{"bucket": "my-exports"}'' to the options.')::text,
+    'validate_target_kind(): an s3 target without option bucket fails with 22023');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 's3', e, '{"bucket": "exports"}'))).*
+        FROM unnest(ARRAY['https://s3.eu-west-1.amazonaws.com/hospital-exports', 'https://s3.example.org/a/b',
+                          'https://s3.example.org/?x=1', 'https://s3.example.org?x=1', 'https://s3.example.org#f']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for an s3 target' AS err_message,
+             'The endpoint of an s3 target is the URL of the S3 service, without a path, query or fragment.' AS err_detail,
+             'Use for example ''https://s3.eu-west-1.amazonaws.com'', and give the bucket and key prefix in the options bucket and prefix.' AS err_hint
+        FROM unnest(ARRAY['https://s3.eu-west-1.amazonaws.com/hospital-exports', 'https://s3.example.org/a/b',
+                          'https://s3.example.org/?x=1', 'https://s3.example.org?x=1', 'https://s3.example.org#f']) e$$,
+    'validate_target_kind(): an s3 endpoint with a path (the bucket), a query or a fragment fails with 22023');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 's3', e, '{"bucket": "exports"}'))).*
+        FROM unnest(ARRAY['ftp://s3.example.org', 'https://key:s3cr3t@s3.amazonaws.com', 's3.amazonaws.com']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for an s3 target' AS err_message,
+             format('The endpoint of an s3 target is an http or https URL, but %s.', why) AS err_detail,
+             'Use for example ''https://s3.eu-west-1.amazonaws.com''; put credentials in the secret store with globalsync.set_target_secret().' AS err_hint
+        FROM (VALUES ('ftp://s3.example.org', 'only http and https URLs are allowed'),
+                     ('https://key:s3cr3t@s3.amazonaws.com', 'it contains a user name or password'),
+                     ('s3.amazonaws.com', 'it is not a valid URL')) v(e, why)$$,
+    'validate_target_kind(): an s3 endpoint that is not an http(s) URL or carries credentials fails with 22023, as an http one does');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('s3', 'https://s3.amazonaws.com', '{"bucket": "exports", "acl": "private"}')$$))::text,
+    ROW('22023', 'unknown option "acl" for an s3 target',
+        'S3 targets take bucket, region, prefix, addressing, format, gzip, timeout_ms, connect_timeout_ms, ca_file, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.',
+        'Remove the option.')::text,
+    'validate_target_kind(): an option the s3 driver does not know fails with 22023, listing the options it takes');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 's3', 'https://s3.amazonaws.com', o))).*
+        FROM unnest(ARRAY['{"bucket": "Exports_2024"}', '{"bucket": "ab"}', '{"bucket": "a..b"}', '{"bucket": "exports-"}', '{"bucket": 1}',
+                          '{"bucket": "exports", "region": "EU"}', '{"bucket": "exports", "region": ""}',
+                          '{"bucket": "exports", "prefix": "/x"}', '{"bucket": "exports", "prefix": "a//b"}',
+                          '{"bucket": "exports", "prefix": "a/../b"}', '{"bucket": "exports", "prefix": 1}',
+                          '{"bucket": "exports", "addressing": "host"}', '{"bucket": "exports", "format": "parquet"}',
+                          '{"bucket": "exports", "gzip": "yes"}', '{"bucket": "exports", "timeout_ms": 99}',
+                          '{"bucket": "exports", "ca_file": "ca.pem"}']::jsonb[]) o$$,
+    $$SELECT o, '22023' AS err_state, format('invalid option "%s" for an s3 target', k) AS err_message, d AS err_detail,
+             'See docs/target-s3.md.' AS err_hint
+        FROM (VALUES ('{"bucket": "Exports_2024"}'::jsonb, 'bucket', 'A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without "..", ".-" or "-.".'),
+                     ('{"bucket": "ab"}', 'bucket', 'A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without "..", ".-" or "-.".'),
+                     ('{"bucket": "a..b"}', 'bucket', 'A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without "..", ".-" or "-.".'),
+                     ('{"bucket": "exports-"}', 'bucket', 'A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without "..", ".-" or "-.".'),
+                     ('{"bucket": 1}', 'bucket', 'A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit, without "..", ".-" or "-.".'),
+                     ('{"bucket": "exports", "region": "EU"}', 'region', 'It must be a region name such as "eu-west-1" (1 to 32 lower-case letters, digits and hyphens).'),
+                     ('{"bucket": "exports", "region": ""}', 'region', 'It must be a region name such as "eu-west-1" (1 to 32 lower-case letters, digits and hyphens).'),
+                     ('{"bucket": "exports", "prefix": "/x"}', 'prefix', 'It must not start with "/".'),
+                     ('{"bucket": "exports", "prefix": "a//b"}', 'prefix', 'It must not contain "//".'),
+                     ('{"bucket": "exports", "prefix": "a/../b"}', 'prefix', 'It must not contain "..".'),
+                     ('{"bucket": "exports", "prefix": 1}', 'prefix', 'It must be a string.'),
+                     ('{"bucket": "exports", "addressing": "host"}', 'addressing', 'It is "virtual" (https://BUCKET.host/KEY, the default) or "path" (https://host/BUCKET/KEY).'),
+                     ('{"bucket": "exports", "format": "parquet"}', 'format', 'It is "ndjson" (one event per line, the default) or "csv" (a header row, then one row per event).'),
+                     ('{"bucket": "exports", "gzip": "yes"}', 'gzip', 'It must be true or false.'),
+                     ('{"bucket": "exports", "timeout_ms": 99}', 'timeout_ms', 'It must be between 100 and 3600000.'),
+                     ('{"bucket": "exports", "ca_file": "ca.pem"}', 'ca_file', 'It must be the absolute path of a PEM file of trusted CA certificates.')) v(o, k, d)$$,
+    'validate_target_kind(): bad values of bucket, region, prefix, addressing, format, gzip, timeout_ms and ca_file fail with 22023, saying what is allowed');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 's3', 'http://127.0.0.1:9000', o))).*
+        FROM unnest(ARRAY['{"bucket": "exports"}', '{"bucket": "exports", "addressing": "virtual"}']::jsonb[]) o$$,
+    $$VALUES ('{"bucket": "exports"}'::jsonb, '22023', 'virtual-hosted addressing needs a host name, not the IP address "127.0.0.1"',
+              'With addressing "virtual" (the default), the bucket is put in front of the endpoint''s host name.',
+              'Add ''{"addressing": "path"}'' to the options.'),
+             ('{"bucket": "exports", "addressing": "virtual"}', '22023', 'virtual-hosted addressing needs a host name, not the IP address "127.0.0.1"',
+              'With addressing "virtual", the bucket is put in front of the endpoint''s host name.',
+              'Add ''{"addressing": "path"}'' to the options.')$$,
+    'validate_target_kind(): virtual-hosted addressing (by default or asked for) to an IP address fails with 22023');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('s3', 'https://s3.amazonaws.com', '{"bucket": "my.exports"}')$$))::text,
+    ROW('22023', 'virtual-hosted addressing cannot be used over https with the bucket "my.exports"',
+        'The name has dots: BUCKET.host would not match the service''s wildcard TLS certificate.',
+        'Add ''{"addressing": "path"}'' to the options.')::text,
+    'validate_target_kind(): virtual-hosted addressing over https with a dotted bucket fails with 22023');
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('s3', 'http://s3.example.org', '{"bucket": "my.exports"}')$$,
+    'validate_target_kind(): a dotted bucket with virtual-hosted addressing is accepted over http (no certificate to match)');
+SET LOCAL globalsync.allowed_hosts = 's3.example.org';
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('s3', 'https://s3.example.org', '{"bucket": "exports"}')$$))::text,
+    ROW('42501', 'host "exports.s3.example.org" is not in globalsync.allowed_hosts',
+        'With addressing "virtual", requests go to the bucket''s own host name.',
+        'A superuser can add it (or ".s3.example.org") to globalsync.allowed_hosts, or use addressing "path".')::text,
+    'validate_target_kind(): with virtual-hosted addressing the bucket''s host must be in globalsync.allowed_hosts too (42501)');
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('s3', 'https://s3.example.org', '{"bucket": "exports", "addressing": "path"}')$$,
+    'validate_target_kind(): with path-style addressing only the endpoint''s host must be allowed');
+SELECT throws_ok($$SELECT globalsync.validate_target_kind('s3', 'https://s3.other.example', '{"bucket": "exports", "addressing": "path"}')$$,
+    '42501', 'host "s3.other.example" is not in globalsync.allowed_hosts',
+    'validate_target_kind(): an s3 endpoint whose host is not in globalsync.allowed_hosts fails with 42501');
+SET LOCAL globalsync.allowed_hosts = 's3.example.org, .s3.example.org';
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('s3', 'https://s3.example.org', '{"bucket": "exports"}')$$,
+    'validate_target_kind(): an entry ''.s3.example.org'' allows the bucket hosts below the endpoint''s host');
+RESET globalsync.allowed_hosts;
+
+-- ===================================================================
+-- validate_target_kind: the snowflake driver's checks
+-- ===================================================================
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('snowflake', 'https://xy12345.eu-west-1.snowflakecomputing.com',
+        '{"account": "xy12345.eu-west-1", "user": "GLOBALSYNC", "table": "RAW.GLOBALSYNC.EVENTS"}')$$,
+    'validate_target_kind(): an account URL with account, user and table makes a valid snowflake target');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('snowflake', 'http://127.0.0.1:9/',
+        '{"account": "MYORG-MYACCOUNT", "user": "globalsync user", "table": "\"My \"\"odd\"\" table\"", "database": "RAW",
+          "schema": "_s$1", "warehouse": "\"Load WH\"", "role": "LOADER", "statement_timeout_s": 86400, "rows_per_statement": 1500,
+          "poll_interval_ms": 50, "timeout_ms": 3600000, "connect_timeout_ms": 100, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+          "schedule": "manual", "tables": ["t"], "facilities": ["f"], "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
+    'validate_target_kind(): the snowflake driver accepts its options (a quoted table, limits at their bounds, a trailing / on the endpoint) and the common ones');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'snowflake',
+                                          'https://xy12345.eu-west-1.snowflakecomputing.com', o))).*
+        FROM unnest(ARRAY['{}', '{"account": "xy12345"}', '{"account": "xy12345", "user": "GS"}',
+                          '{"user": "GS", "table": "T"}', '{"account": "xy12345", "table": "T"}']::jsonb[]) o$$,
+    $$SELECT o, '22023' AS err_state, format('missing option "%s" for a snowflake target', k) AS err_message,
+             'A snowflake target needs the options account, user and table.' AS err_detail,
+             'For example: ''{"account": "xy12345.eu-west-1", "user": "GLOBALSYNC", "table": "RAW.GLOBALSYNC.EVENTS"}''.' AS err_hint
+        FROM (VALUES ('{}'::jsonb, 'account'), ('{"account": "xy12345"}', 'user'), ('{"account": "xy12345", "user": "GS"}', 'table'),
+                     ('{"user": "GS", "table": "T"}', 'account'), ('{"account": "xy12345", "table": "T"}', 'user')) v(o, k)$$,
+    'validate_target_kind(): a snowflake target without account, user or table fails with 22023, naming the first one missing');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'snowflake', e,
+                                          '{"account": "xy12345", "user": "GS", "table": "T"}'))).*
+        FROM unnest(ARRAY['https://xy12345.snowflakecomputing.com/api/v2/statements', 'https://127.0.0.1:9/x',
+                          'https://xy12345.snowflakecomputing.com?x=1', 'https://xy12345.snowflakecomputing.com/?x=1']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for a snowflake target' AS err_message,
+             'The endpoint of a snowflake target is the account URL, without a path or query: the driver sends to /api/v2/statements below it.' AS err_detail,
+             'Use for example ''https://xy12345.eu-west-1.snowflakecomputing.com''.' AS err_hint
+        FROM unnest(ARRAY['https://xy12345.snowflakecomputing.com/api/v2/statements', 'https://127.0.0.1:9/x',
+                          'https://xy12345.snowflakecomputing.com?x=1', 'https://xy12345.snowflakecomputing.com/?x=1']) e$$,
+    'validate_target_kind(): a snowflake endpoint with a path (even /api/v2/statements) or a query fails with 22023');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'snowflake', e,
+                                          '{"account": "xy12345", "user": "GS", "table": "T"}'))).*
+        FROM unnest(ARRAY['x', 'ftp://xy12345.snowflakecomputing.com', 'https://GS:s3cr3t@xy12345.snowflakecomputing.com']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for a snowflake target' AS err_message,
+             format('The endpoint of a snowflake target is an http or https URL, but %s.', why) AS err_detail,
+             'Use for example ''https://xy12345.eu-west-1.snowflakecomputing.com''; put credentials in the secret store with globalsync.set_target_secret().' AS err_hint
+        FROM (VALUES ('x', 'it is not a valid URL'),
+                     ('ftp://xy12345.snowflakecomputing.com', 'only http and https URLs are allowed'),
+                     ('https://GS:s3cr3t@xy12345.snowflakecomputing.com', 'it contains a user name or password')) v(e, why)$$,
+    'validate_target_kind(): a snowflake endpoint that is not an http(s) URL or carries credentials fails with 22023');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('snowflake', 'https://xy12345.snowflakecomputing.com',
+                                                               '{"account": "xy12345", "user": "GS", "table": "T", "stage": "S"}')$$))::text,
+    ROW('22023', 'unknown option "stage" for a snowflake target',
+        'Snowflake targets take account, user, table, database, schema, warehouse, role, statement_timeout_s, rows_per_statement, poll_interval_ms, timeout_ms, connect_timeout_ms, ca_file, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.',
+        'Remove the option.')::text,
+    'validate_target_kind(): an option the snowflake driver does not know fails with 22023, listing the options it takes');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'snowflake',
+                                          'https://xy12345.snowflakecomputing.com', '{"account": "xy12345", "user": "GS", "table": "T"}'::jsonb || o))).*
+        FROM unnest(ARRAY['{"account": "-xy12345"}', '{"account": "xy 12345"}', '{"account": ""}', '{"account": 1}',
+                          '{"user": " GS"}', '{"user": "GS\n"}',
+                          '{"table": "a.b.c.d"}', '{"table": "x; DROP TABLE y"}', '{"table": "1t"}',
+                          '{"warehouse": "a.b"}', '{"role": "r-1"}',
+                          '{"statement_timeout_s": 0}', '{"rows_per_statement": 1501}', '{"poll_interval_ms": 49}',
+                          '{"poll_interval_ms": "200"}']::jsonb[]) o$$,
+    $$SELECT o, '22023' AS err_state, format('invalid option "%s" for a snowflake target', k) AS err_message, d AS err_detail,
+             'See docs/target-snowflake.md.' AS err_hint
+        FROM (VALUES ('{"account": "-xy12345"}'::jsonb, 'account', 'It is the account identifier, letters, digits, ".", "_" and "-": an account locator such as "xy12345.eu-west-1" or "MYORG-MYACCOUNT".'),
+                     ('{"account": "xy 12345"}', 'account', 'It is the account identifier, letters, digits, ".", "_" and "-": an account locator such as "xy12345.eu-west-1" or "MYORG-MYACCOUNT".'),
+                     ('{"account": ""}', 'account', 'It must be a non-empty string.'),
+                     ('{"account": 1}', 'account', 'It must be a non-empty string.'),
+                     ('{"user": " GS"}', 'user', 'It is the name of the Snowflake user that holds the public key: printable ASCII, without leading or trailing blanks.'),
+                     ('{"user": "GS\n"}', 'user', 'It must not contain line breaks.'),
+                     ('{"table": "a.b.c.d"}', 'table', 'It is the target table, optionally qualified (database.schema.table), each part an unquoted identifier (a letter or "_", then letters, digits, "_" or "$") or a double-quoted one.'),
+                     ('{"table": "x; DROP TABLE y"}', 'table', 'It is the target table, optionally qualified (database.schema.table), each part an unquoted identifier (a letter or "_", then letters, digits, "_" or "$") or a double-quoted one.'),
+                     ('{"table": "1t"}', 'table', 'It is the target table, optionally qualified (database.schema.table), each part an unquoted identifier (a letter or "_", then letters, digits, "_" or "$") or a double-quoted one.'),
+                     ('{"warehouse": "a.b"}', 'warehouse', 'It is one identifier: unquoted (a letter or "_", then letters, digits, "_" or "$") or double-quoted.'),
+                     ('{"role": "r-1"}', 'role', 'It is one identifier: unquoted (a letter or "_", then letters, digits, "_" or "$") or double-quoted.'),
+                     ('{"statement_timeout_s": 0}', 'statement_timeout_s', 'It must be between 1 and 86400.'),
+                     ('{"rows_per_statement": 1501}', 'rows_per_statement', 'It must be between 1 and 1500.'),
+                     ('{"poll_interval_ms": 49}', 'poll_interval_ms', 'It must be between 50 and 10000.'),
+                     ('{"poll_interval_ms": "200"}', 'poll_interval_ms', 'It must be a number.')) v(o, k, d)$$,
+    'validate_target_kind(): bad values of account, user, table, warehouse, role, statement_timeout_s, rows_per_statement and poll_interval_ms fail with 22023, saying what is allowed');
+
+-- ===================================================================
+-- validate_target_kind: the fhir driver's checks
+-- ===================================================================
+SELECT lives_ok($$SELECT globalsync.validate_target_kind('fhir', 'https://fhir.example.org/r4', '{}')$$,
+    'validate_target_kind(): a FHIR base URL (with a path) is a valid fhir endpoint, without options');
+SELECT lives_ok(
+    $$SELECT globalsync.validate_target_kind('fhir', 'http://127.0.0.1:9/fhir',
+        '{"identifier_system": "https://hospital.example.org/ids/mrn", "organization_system": "urn:oid:1.2.3",
+          "timeout_ms": 100, "connect_timeout_ms": 600000, "ca_file": "/etc/ssl/certs/ca-certificates.crt",
+          "schedule": "manual", "tables": ["globalsync.patient_registrations", "globalsync.facilities"], "facilities": ["f"],
+          "max_batch_events": 5, "max_batch_bytes": 5000}')$$,
+    'validate_target_kind(): the fhir driver accepts its options, the common ones and tables naming patient_registrations and facilities');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'fhir', e, '{}'))).*
+        FROM unnest(ARRAY['x', 'ftp://fhir.example.org/r4', 'https://tap:s3cr3t@fhir.example.org/r4', 'https://?x=1']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for a fhir target' AS err_message,
+             format('The endpoint of a fhir target is an http or https URL, but %s.', why) AS err_detail,
+             'Use for example ''https://fhir.example.org/r4''; put credentials in the secret store with globalsync.set_target_secret().' AS err_hint
+        FROM (VALUES ('x', 'it is not a valid URL'),
+                     ('ftp://fhir.example.org/r4', 'only http and https URLs are allowed'),
+                     ('https://tap:s3cr3t@fhir.example.org/r4', 'it contains a user name or password'),
+                     ('https://?x=1', 'it is not a valid URL')) v(e, why)$$,
+    'validate_target_kind(): a fhir endpoint that is not an http(s) URL, has no host or carries credentials fails with 22023');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('fhir', 'https://fhir.example.org/r4', '{"format": "xml"}')$$))::text,
+    ROW('22023', 'unknown option "format" for a fhir target',
+        'FHIR targets take identifier_system, organization_system, timeout_ms, connect_timeout_ms, ca_file, besides schedule, tables, facilities, max_batch_events and max_batch_bytes.',
+        'Remove the option.')::text,
+    'validate_target_kind(): an option the fhir driver does not know fails with 22023, listing the options it takes');
+SELECT set_eq(
+    $$SELECT o, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'fhir', 'https://fhir.example.org/r4', o))).*
+        FROM unnest(ARRAY['{"identifier_system": "not a uri"}', '{"organization_system": "urn:x|y"}', '{"identifier_system": "nope"}',
+                          '{"identifier_system": ""}', '{"organization_system": 1}', '{"timeout_ms": 99}', '{"connect_timeout_ms": 600001}',
+                          '{"ca_file": "ca.pem"}']::jsonb[]) o$$,
+    $$SELECT o, '22023' AS err_state, format('invalid option "%s" for a fhir target', k) AS err_message, d AS err_detail,
+             'See docs/target-fhir.md.' AS err_hint
+        FROM (VALUES ('{"identifier_system": "not a uri"}'::jsonb, 'identifier_system', 'An identifier system is an absolute URI, but it does not start with a URI scheme (such as "urn:" or "https:").'),
+                     ('{"organization_system": "urn:x|y"}', 'organization_system', 'An identifier system is an absolute URI, but it contains "|".'),
+                     ('{"identifier_system": "nope"}', 'identifier_system', 'An identifier system is an absolute URI, but it has nothing after its scheme.'),
+                     ('{"identifier_system": ""}', 'identifier_system', 'It must be a non-empty string.'),
+                     ('{"organization_system": 1}', 'organization_system', 'It must be a non-empty string.'),
+                     ('{"timeout_ms": 99}', 'timeout_ms', 'It must be between 100 and 3600000.'),
+                     ('{"connect_timeout_ms": 600001}', 'connect_timeout_ms', 'It must be between 100 and 600000.'),
+                     ('{"ca_file": "ca.pem"}', 'ca_file', 'It must be the absolute path of a PEM file of trusted CA certificates.')) v(o, k, d)$$,
+    'validate_target_kind(): bad values of identifier_system, organization_system, timeout_ms, connect_timeout_ms and ca_file fail with 22023, saying why');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('fhir', 'https://fhir.example.org/r4',
+                                                               '{"tables": ["globalsync.patient_registrations", "tap_sync.people"]}')$$))::text,
+    ROW('22023', 'invalid option "tables" for a fhir target',
+        'A fhir target sends globalsync.patient_registrations (as Patient) and globalsync.facilities (as Organization); "tap_sync.people" has no FHIR resource.',
+        'Leave the table out, or send it to another kind of target.')::text,
+    'validate_target_kind(): a fhir target whose tables name a table without a FHIR resource fails with 22023');
+SET LOCAL globalsync.allowed_hosts = 'receiver.example.org';
+SELECT set_eq(
+    $$SELECT k, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', k, e, o))).*
+        FROM (VALUES ('fhir', 'https://fhir.example.org/r4', '{}'::jsonb),
+                     ('snowflake', 'https://xy12345.snowflakecomputing.com', '{"account": "xy12345", "user": "GS", "table": "T"}')) v(k, e, o)$$,
+    $$VALUES ('fhir', '42501', 'host "fhir.example.org" is not in globalsync.allowed_hosts', '', 'A superuser can add it to globalsync.allowed_hosts.'),
+             ('snowflake', '42501', 'host "xy12345.snowflakecomputing.com" is not in globalsync.allowed_hosts', '', 'A superuser can add it to globalsync.allowed_hosts.')$$,
+    'validate_target_kind(): a fhir or snowflake endpoint whose host is not in globalsync.allowed_hosts fails with 42501');
+RESET globalsync.allowed_hosts;
+
+-- ===================================================================
 -- add_target: validation
 -- ===================================================================
 CREATE TEMP TABLE tap_counts AS
@@ -262,10 +521,33 @@ SELECT throws_ok($$SELECT globalsync.add_target('tap bad', 'FILE', 'x')$$,
 SELECT throws_ok($$SELECT globalsync.add_target('tap bad', NULL, 'x')$$,
     '22023', 'unknown target kind: "<NULL>"', 'add_target(): a NULL kind fails with 22023');
 SELECT set_eq(
-    $$SELECT k, (pg_temp.tap_error(format('SELECT globalsync.add_target(%L, %L, %L)', 'tap bad', k, 'https://127.0.0.1:9/x'))).err_state
-        FROM unnest(ARRAY['s3', 'snowflake', 'fhir']) k$$,
-    $$VALUES ('s3', '0A000'), ('snowflake', '0A000'), ('fhir', '0A000')$$,
-    'add_target(): the kinds s3, snowflake and fhir are known but not supported yet (0A000)');
+    $$SELECT k, e, o, r.err_state, r.err_message
+        FROM (VALUES ('s3', 'https://127.0.0.1:9/x', '{"bucket": "exports", "addressing": "path"}'::jsonb),
+                     ('s3', 'https://127.0.0.1:9', '{"addressing": "path"}'),
+                     ('s3', 'https://127.0.0.1:9', '{"bucket": "exports", "addressing": "path", "acl": "private"}'),
+                     ('snowflake', 'https://127.0.0.1:9/x', '{"account": "xy12345", "user": "GS", "table": "T"}'),
+                     ('snowflake', 'https://127.0.0.1:9', '{"account": "xy12345", "user": "GS"}'),
+                     ('snowflake', 'https://127.0.0.1:9', '{"account": "xy12345", "user": "GS", "table": "T", "stage": "S"}'),
+                     ('fhir', 'ftp://127.0.0.1:9/x', '{}'),
+                     ('fhir', 'https://127.0.0.1:9/x', '{"format": "xml"}'),
+                     ('fhir', 'https://127.0.0.1:9/x', '{"tables": ["tap_sync.people"]}')) v(k, e, o),
+             pg_temp.tap_error(format('SELECT globalsync.add_target(%L, %L, %L, %L)', 'tap bad', k, e, o)) r$$,
+    $$VALUES ('s3', 'https://127.0.0.1:9/x', '{"bucket": "exports", "addressing": "path"}'::jsonb, '22023', 'invalid endpoint for an s3 target'),
+             ('s3', 'https://127.0.0.1:9', '{"addressing": "path"}', '22023', 'option "bucket" is required for an s3 target'),
+             ('s3', 'https://127.0.0.1:9', '{"bucket": "exports", "addressing": "path", "acl": "private"}', '22023', 'unknown option "acl" for an s3 target'),
+             ('snowflake', 'https://127.0.0.1:9/x', '{"account": "xy12345", "user": "GS", "table": "T"}', '22023', 'invalid endpoint for a snowflake target'),
+             ('snowflake', 'https://127.0.0.1:9', '{"account": "xy12345", "user": "GS"}', '22023', 'missing option "table" for a snowflake target'),
+             ('snowflake', 'https://127.0.0.1:9', '{"account": "xy12345", "user": "GS", "table": "T", "stage": "S"}', '22023', 'unknown option "stage" for a snowflake target'),
+             ('fhir', 'ftp://127.0.0.1:9/x', '{}', '22023', 'invalid endpoint for a fhir target'),
+             ('fhir', 'https://127.0.0.1:9/x', '{"format": "xml"}', '22023', 'unknown option "format" for a fhir target'),
+             ('fhir', 'https://127.0.0.1:9/x', '{"tables": ["tap_sync.people"]}', '22023', 'invalid option "tables" for a fhir target')$$,
+    'add_target(): s3, snowflake and fhir targets are refused as their drivers refuse them: a bad endpoint, a missing or unknown option (22023)');
+SELECT is(
+    (pg_temp.tap_error($$SELECT globalsync.add_target('tap bad', 'fhir', 'https://127.0.0.1:9/x', '{"tables": ["TAP_SYNC.PEOPLE"]}')$$))::text,
+    ROW('22023', 'invalid option "tables" for a fhir target',
+        'A fhir target sends globalsync.patient_registrations (as Patient) and globalsync.facilities (as Organization); "tap_sync.people" has no FHIR resource.',
+        'Leave the table out, or send it to another kind of target.')::text,
+    'add_target(): the fhir driver checks option tables as add_target() normalised it (schema.table)');
 SELECT throws_ok($$SELECT globalsync.add_target('  ', 'file', 'x')$$,
     '22023', 'target name must not be empty', 'add_target(): a blank name fails with 22023');
 SELECT throws_ok($$SELECT globalsync.add_target(NULL, 'file', 'x')$$,
@@ -363,7 +645,7 @@ SELECT is(
                          (SELECT count(*) FROM globalsync.target_state) - states,
                          (SELECT count(*) FROM globalsync.consumers) - consumers] FROM tap_counts),
     ARRAY[0, 0, 0, 0]::bigint[],
-    'add_target(): a refused target (file or http) leaves no target, target_state or consumer behind');
+    'add_target(): a refused target (file, http, s3, snowflake or fhir) leaves no target, target_state or consumer behind');
 
 -- ===================================================================
 -- add_target: what it makes
