@@ -33,29 +33,12 @@
 #include <openssl/evp.h>
 
 #include "fmgr.h"
-/* fmgrprotos.h declares the SQL function NewObject(), as jansson does */
-#define json_object pg_sql_json_object
 #include "utils/builtins.h"
-#undef json_object
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "gsjson.h"
 #include "httpcore.h"
-
-/* after PostgreSQL's headers: jansson defines json_typeof() as a macro */
-#include <jansson.h>
-
-/*
- * The postgres executable exports its SQL function json_object(), and the
- * dynamic linker binds this library's calls of jansson's json_object() to
- * it.  Empty objects are made with json_pack() instead, whose own call of
- * json_object() stays inside libjansson.
- */
-static inline json_t *
-NewObject(void)
-{
-	return json_pack("{}");
-}
 
 #define FHIR_PATIENT_SYSTEM		"urn:globalsync:patient-id"
 #define FHIR_FACILITY_SYSTEM	"urn:globalsync:facility-id"
@@ -335,7 +318,7 @@ StripCommas(char **words, int n)
 static json_t *
 HumanName(const char *name, bool *ok)
 {
-	json_t	   *hn = NewObject();
+	json_t	   *hn = GsJsonObject();
 	json_t	   *given = json_array();
 	const char *comma = strchr(name, ',');
 	char	  **words;
@@ -509,13 +492,13 @@ IsDate(const char *s)
 static json_t *
 Identifier(const char *system, const char *value, bool mr, bool *ok)
 {
-	json_t	   *id = NewObject();
+	json_t	   *id = GsJsonObject();
 
 	if (mr)
 	{
-		json_t	   *coding = NewObject();
+		json_t	   *coding = GsJsonObject();
 		json_t	   *codings = json_array();
-		json_t	   *type = NewObject();
+		json_t	   *type = GsJsonObject();
 
 		Set(id, "use", json_string("usual"), ok);
 		Set(coding, "system", json_string(FHIR_V2_0203), ok);
@@ -532,7 +515,7 @@ Identifier(const char *system, const char *value, bool mr, bool *ok)
 static json_t *
 StringExtension(const char *url, const char *key, const char *value, bool *ok)
 {
-	json_t	   *ext = NewObject();
+	json_t	   *ext = GsJsonObject();
 
 	Set(ext, "url", json_string(url), ok);
 	Set(ext, key, json_string(value), ok);
@@ -565,7 +548,7 @@ FhirPatient(json_t *row, const char *system, const char *orgsystem, char *err, s
 		snprintf(err, errlen, "the row has no patient_id (a non-empty string)");
 		return NULL;
 	}
-	p = NewObject();
+	p = GsJsonObject();
 	Set(p, "resourceType", json_string("Patient"), &ok);
 	arr = json_array();
 	Append(arr, Identifier(system, pid, true, &ok), &ok);
@@ -582,7 +565,7 @@ FhirPatient(json_t *row, const char *system, const char *orgsystem, char *err, s
 		arr = json_array();
 		if (phone)
 		{
-			json_t	   *t = NewObject();
+			json_t	   *t = GsJsonObject();
 
 			Set(t, "system", json_string("phone"), &ok);
 			Set(t, "value", json_string(phone), &ok);
@@ -591,7 +574,7 @@ FhirPatient(json_t *row, const char *system, const char *orgsystem, char *err, s
 		}
 		if (email)
 		{
-			json_t	   *t = NewObject();
+			json_t	   *t = GsJsonObject();
 
 			Set(t, "system", json_string("email"), &ok);
 			Set(t, "value", json_string(email), &ok);
@@ -603,7 +586,7 @@ FhirPatient(json_t *row, const char *system, const char *orgsystem, char *err, s
 		Set(p, "birthDate", json_string(dob), &ok);
 	if (fac)
 	{
-		json_t	   *ref = NewObject();
+		json_t	   *ref = GsJsonObject();
 
 		Set(ref, "reference", json_string(ConditionalUrl("Organization", orgsystem, fac)), &ok);
 		Set(ref, "identifier", Identifier(orgsystem, fac, false, &ok), &ok);
@@ -611,7 +594,7 @@ FhirPatient(json_t *row, const char *system, const char *orgsystem, char *err, s
 	}
 	if (when || tz || regid)
 	{
-		json_t	   *ext = NewObject();
+		json_t	   *ext = GsJsonObject();
 		json_t	   *sub = json_array();
 
 		Set(ext, "url", json_string(FHIR_EXT_REGISTRATION), &ok);
@@ -653,7 +636,7 @@ FhirOrganization(json_t *row, const char *system, char *err, size_t errlen)
 		snprintf(err, errlen, "the row has no facility_id (a non-empty string)");
 		return NULL;
 	}
-	o = NewObject();
+	o = GsJsonObject();
 	Set(o, "resourceType", json_string("Organization"), &ok);
 	if (tz)
 	{
@@ -669,7 +652,7 @@ FhirOrganization(json_t *row, const char *system, char *err, size_t errlen)
 		Set(o, "name", json_string(name), &ok);
 	if (loc)
 	{
-		json_t	   *a = NewObject();
+		json_t	   *a = GsJsonObject();
 
 		Set(a, "text", json_string(loc), &ok);
 		arr = json_array();
@@ -710,7 +693,7 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 {
 	const char *p = payload;
 	const char *end = payload + len;
-	json_t	   *index = NewObject();	/* resource key -> position */
+	json_t	   *index = GsJsonObject();	/* resource key -> position */
 	BundleEntry *ents;
 	int			n = 0;
 	int			cap = 64;
@@ -812,8 +795,8 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		}
 
 		url = ConditionalUrl(type, sys, value);
-		entry = NewObject();
-		req = NewObject();
+		entry = GsJsonObject();
+		req = GsJsonObject();
 		if (op[0] == 'D')
 		{
 			Set(req, "method", json_string("DELETE"), &ok);
@@ -878,11 +861,11 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		}
 	}
 
-	bundle = NewObject();
+	bundle = GsJsonObject();
 	Set(bundle, "resourceType", json_string("Bundle"), &ok);
 	if (batch_copy)
 	{
-		json_t	   *id = NewObject();
+		json_t	   *id = GsJsonObject();
 
 		Set(id, "system", json_string(FHIR_BATCH_SYSTEM), &ok);
 		Set(id, "value", json_string(batch_copy), &ok);

@@ -25,13 +25,13 @@
  */
 #include "postgres.h"
 
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "common/base64.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+#include "gsjson.h"
 #include "httpcore.h"
 
 #define S3_KIND "s3"

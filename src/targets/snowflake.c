@@ -41,7 +41,6 @@
 
 #include <time.h>
 
-#include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -53,6 +52,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "gsjson.h"
 #include "httpcore.h"
 
 #define SF_KIND "snowflake"
@@ -766,17 +766,6 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
  * the statements
  * ---------------------------------------------------------------- */
 
-/*
- * An empty jansson object.  Not json_object(): the postgres executable
- * exports a function of that name (the SQL json_object()), which the
- * dynamic linker binds our call to; json_pack runs inside libjansson.
- */
-static json_t *
-NewObject(void)
-{
-	return json_pack("{}");
-}
-
 /* add a binding {"type": type, "value": value or null}; false if jansson fails */
 static bool
 Bind(json_t *bindings, int *n, const char *type, const char *value)
@@ -784,7 +773,7 @@ Bind(json_t *bindings, int *n, const char *type, const char *value)
 	char		num[16];
 	json_t	   *b;
 
-	b = NewObject();
+	b = GsJsonObject();
 	if (b == NULL ||
 		json_object_set_new(b, "type", json_string(type)) != 0 ||
 		json_object_set_new(b, "value", value ? json_string(value) : json_null()) != 0)
@@ -833,8 +822,8 @@ BuildStatement(SfTarget *st, int i, size_t *len, char *err, size_t errlen)
 		appendStringInfo(&sql, "%ss.%s", c ? ", " : "", sf_columns[c]);
 	appendStringInfoChar(&sql, ')');
 
-	body = NewObject();
-	bindings = NewObject();
+	body = GsJsonObject();
+	bindings = GsJsonObject();
 	ok = body != NULL && bindings != NULL &&
 		Bind(bindings, &nb, "TEXT", st->batch_id) &&
 		Bind(bindings, &nb, "TEXT", st->target_id);
