@@ -1163,7 +1163,7 @@ FhirBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	char	   *body;
 	char	   *copy;
 	size_t		len;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = NULL;
 
 	GsHttpEnd(&ft->req);
 	memset(result, 0, sizeof(*result));
@@ -1214,25 +1214,11 @@ FhirBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	memcpy(copy, body, len + 1);
 	free(body);
 
-	hdrs = curl_slist_append(NULL, "Content-Type: application/fhir+json; charset=utf-8");
-	if (hdrs)
-		hdrs = curl_slist_append(hdrs, "Accept: application/fhir+json");
-	if (hdrs)
-		hdrs = curl_slist_append(hdrs, "Prefer: return=minimal");
-	if (hdrs)
-		hdrs = curl_slist_append(hdrs, "Expect:");
-	if (hdrs && ft->token)
-	{
-		char	   *line = psprintf("Authorization: Bearer %s", ft->token);
-		struct curl_slist *h = curl_slist_append(hdrs, line);
-
-		explicit_bzero(line, strlen(line));
-		pfree(line);
-		if (h == NULL)
-			curl_slist_free_all(hdrs);
-		hdrs = h;
-	}
-	if (hdrs == NULL)
+	if (!(GsHeaderAdd(&hdrs, "Content-Type: application/fhir+json; charset=utf-8") &&
+		  GsHeaderAdd(&hdrs, "Accept: application/fhir+json") &&
+		  GsHeaderAdd(&hdrs, "Prefer: return=minimal") &&
+		  GsHeaderAdd(&hdrs, "Expect:") &&
+		  (ft->token == NULL || GsHeaderAdd(&hdrs, "Authorization: Bearer %s", ft->token))))
 	{
 		GsHttpEnd(&ft->req);
 		result->status = GS_SEND_RETRY;

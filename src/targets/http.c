@@ -421,9 +421,9 @@ HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	const char *send_data;
 	size_t		send_len;
 	char		ts[32];
-	char		line[512];
 	char		sig[128];
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = NULL;
+	bool		ok;
 	int			i;
 
 	GsHttpEnd(&ht->req);
@@ -452,34 +452,26 @@ HttpBegin(void *state, const GsBatch *batch, GsSendResult *result)
 	MemoryContextSwitchTo(old);
 
 	snprintf(ts, sizeof(ts), "%ld", (long) time(NULL));
-	hdrs = curl_slist_append(NULL, ht->ndjson ? "Content-Type: application/x-ndjson"
-							 : "Content-Type: application/json");
-	if (send_data == zipped.data)
-		hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
-	snprintf(line, sizeof(line), "Idempotency-Key: %s", batch->batch_id);
-	hdrs = curl_slist_append(hdrs, line);
-	snprintf(line, sizeof(line), "webhook-id: %s", batch->batch_id);
-	hdrs = curl_slist_append(hdrs, line);
-	snprintf(line, sizeof(line), "webhook-timestamp: %s", ts);
-	hdrs = curl_slist_append(hdrs, line);
 	/* the signature covers the body as sent (after gzip) */
-	if (ht->key)
+	if (ht->key &&
+		!Sign(ht->key, ht->keylen, batch->batch_id, ts, send_data, send_len, sig, sizeof(sig)))
 	{
-		if (!Sign(ht->key, ht->keylen, batch->batch_id, ts, send_data, send_len, sig, sizeof(sig)))
-		{
-			curl_slist_free_all(hdrs);
-			GsHttpEnd(&ht->req);
-			result->status = GS_SEND_RETRY;
-			snprintf(result->error, sizeof(result->error), "could not compute the webhook signature");
-			return false;
-		}
-		snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-		hdrs = curl_slist_append(hdrs, line);
+		GsHttpEnd(&ht->req);
+		result->status = GS_SEND_RETRY;
+		snprintf(result->error, sizeof(result->error), "could not compute the webhook signature");
+		return false;
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	for (i = 0; i < ht->nheaders; i++)
-		hdrs = curl_slist_append(hdrs, ht->headers[i]);
-	if (hdrs == NULL)
+	ok = GsHeaderAdd(&hdrs, "Content-Type: %s",
+					 ht->ndjson ? "application/x-ndjson" : "application/json") &&
+		(send_data != zipped.data || GsHeaderAdd(&hdrs, "Content-Encoding: gzip")) &&
+		GsHeaderAdd(&hdrs, "Idempotency-Key: %s", batch->batch_id) &&
+		GsHeaderAdd(&hdrs, "webhook-id: %s", batch->batch_id) &&
+		GsHeaderAdd(&hdrs, "webhook-timestamp: %s", ts) &&
+		(ht->key == NULL || GsHeaderAdd(&hdrs, "webhook-signature: %s", sig)) &&
+		GsHeaderAdd(&hdrs, "Expect:");
+	for (i = 0; ok && i < ht->nheaders; i++)
+		ok = GsHeaderAdd(&hdrs, "%s", ht->headers[i]);
+	if (!ok)
 	{
 		GsHttpEnd(&ht->req);
 		result->status = GS_SEND_RETRY;

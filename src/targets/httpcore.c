@@ -613,6 +613,58 @@ ReadHeader(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* free a header list, clearing its lines first (they may hold a token) */
+static void
+FreeHeaders(struct curl_slist *list)
+{
+	struct curl_slist *h;
+
+	for (h = list; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(list);
+}
+
+bool
+GsHeaderAdd(struct curl_slist **list, const char *fmt,...)
+{
+	char		stackbuf[256];
+	char	   *line = stackbuf;
+	struct curl_slist *l = NULL;
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+	va_end(ap);
+	if (n >= (int) sizeof(stackbuf))
+	{
+		/* malloc, not palloc: this must not ereport */
+		line = malloc(n + 1);
+		if (line != NULL)
+		{
+			va_start(ap, fmt);
+			vsnprintf(line, n + 1, fmt, ap);
+			va_end(ap);
+		}
+	}
+	if (n >= 0 && line != NULL)
+		l = curl_slist_append(*list, line);
+	explicit_bzero(stackbuf, sizeof(stackbuf));
+	if (line != stackbuf && line != NULL)
+	{
+		explicit_bzero(line, n);
+		free(line);
+	}
+	if (l == NULL)
+	{
+		FreeHeaders(*list);
+		*list = NULL;
+		return false;
+	}
+	*list = l;
+	return true;
+}
+
 void
 GsHttpInit(GsHttpRequest *req, MemoryContext parent)
 {
@@ -631,11 +683,8 @@ GsHttpEnd(GsHttpRequest *req)
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
-	if (req->headers)
-	{
-		curl_slist_free_all(req->headers);
-		req->headers = NULL;
-	}
+	FreeHeaders(req->headers);
+	req->headers = NULL;
 	free(req->body);
 	req->body = NULL;
 	req->body_len = req->body_cap = 0;
@@ -667,8 +716,7 @@ GsHttpPrepare(GsHttpRequest *req, const GsHttpConn *conn,
 		curl_easy_cleanup(req->easy);
 		req->easy = NULL;
 	}
-	if (req->headers)
-		curl_slist_free_all(req->headers);
+	FreeHeaders(req->headers);
 	req->headers = headers;
 	free(req->body);
 	req->body = NULL;

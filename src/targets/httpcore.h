@@ -102,6 +102,16 @@ extern bool GsGzip(const char *in, size_t len, StringInfo out);
 /* at most outsize-1 bytes of in, anything but printable ASCII as blanks */
 extern void GsPrintable(const char *in, size_t len, char *out, size_t outsize);
 
+/*
+ * GsHeaderAdd
+ *		Append a header line, formatted, to *list.  The formatted text is
+ *		cleared before it is freed (a line may carry a credential).  If
+ *		libcurl cannot add it, the whole list is freed, *list set to NULL
+ *		and false returned: chain the calls with && and check once.  Never
+ *		ereports.  A list handed to GsHttpPrepare is cleared when freed.
+ */
+extern bool GsHeaderAdd(struct curl_slist **list, const char *fmt,...) pg_attribute_printf(2, 3);
+
 /* ----------------------------------------------------------------
  * worker side: one request in the background
  * ---------------------------------------------------------------- */

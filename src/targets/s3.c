@@ -1189,39 +1189,17 @@ StartPut(S3Target *st, GsSendResult *result)
 {
 	S3Object   *obj = &st->objects[st->current];
 	struct curl_slist *hdrs = NULL;
-	struct curl_slist *h;
-	char		line[128];
-	bool		ok = true;
 	MemoryContext old = MemoryContextSwitchTo(st->batch_cxt);
 
 	st->what = psprintf("PUT %s", GsSafeUrl(obj->url, st->batch_cxt));
-	h = curl_slist_append(hdrs, st->gzip ? "Content-Type: application/gzip"
-						  : st->csv ? "Content-Type: text/csv; charset=utf-8"
-						  : "Content-Type: application/x-ndjson");
-	ok = ok && h;
-	hdrs = h ? h : hdrs;
-	snprintf(line, sizeof(line), "Content-MD5: %s", obj->md5_b64);
-	h = curl_slist_append(hdrs, line);
-	ok = ok && h;
-	hdrs = h ? h : hdrs;
-	snprintf(line, sizeof(line), "x-amz-content-sha256: %s", obj->sha256_hex);
-	h = curl_slist_append(hdrs, line);
-	ok = ok && h;
-	hdrs = h ? h : hdrs;
-	if (st->token)
-	{
-		char	   *t = psprintf("x-amz-security-token: %s", st->token);
-
-		h = curl_slist_append(hdrs, t);
-		explicit_bzero(t, strlen(t));
-		pfree(t);
-		ok = ok && h;
-		hdrs = h ? h : hdrs;
-	}
 	MemoryContextSwitchTo(old);
-	if (!ok)
+	if (!(GsHeaderAdd(&hdrs, "Content-Type: %s",
+					  st->gzip ? "application/gzip" :
+					  st->csv ? "text/csv; charset=utf-8" : "application/x-ndjson") &&
+		  GsHeaderAdd(&hdrs, "Content-MD5: %s", obj->md5_b64) &&
+		  GsHeaderAdd(&hdrs, "x-amz-content-sha256: %s", obj->sha256_hex) &&
+		  (st->token == NULL || GsHeaderAdd(&hdrs, "x-amz-security-token: %s", st->token))))
 	{
-		curl_slist_free_all(hdrs);
 		result->status = GS_SEND_RETRY;
 		snprintf(result->error, sizeof(result->error), "could not create an HTTP request (out of memory)");
 		return false;

@@ -913,32 +913,14 @@ static struct curl_slist *
 Headers(SfTarget *st, bool post)
 {
 	struct curl_slist *h = NULL;
-	struct curl_slist *n;
-	char	   *auth = psprintf("Authorization: Bearer %s", st->jwt);
-	const char *const lines[] = {
-		auth,
-		"X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT",
-		"Accept: application/json",
-		post ? "Content-Type: application/json" : NULL,
-		"Expect:",
-	};
-	int			i;
 
-	for (i = 0; i < lengthof(lines); i++)
-	{
-		if (lines[i] == NULL)
-			continue;
-		n = curl_slist_append(h, lines[i]);
-		if (n == NULL)
-		{
-			curl_slist_free_all(h);
-			h = NULL;
-			break;
-		}
-		h = n;
-	}
-	pfree(auth);
-	return h;
+	if (GsHeaderAdd(&h, "Authorization: Bearer %s", st->jwt) &&
+		GsHeaderAdd(&h, "X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT") &&
+		GsHeaderAdd(&h, "Accept: application/json") &&
+		(!post || GsHeaderAdd(&h, "Content-Type: application/json")) &&
+		GsHeaderAdd(&h, "Expect:"))
+		return h;
+	return NULL;
 }
 
 static void
