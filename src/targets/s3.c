@@ -184,8 +184,8 @@ ValidKeyId(const char *s)
 /*
  * ParseSecret
  *		Read {"access_key_id", "secret_access_key", "session_token"} into
- *		palloc'd strings.  Returns NULL if usable, else why not, in words
- *		that never quote the secret.
+ *		palloc'd strings, or only check them if key_id is NULL.  Returns
+ *		NULL if usable, else why not, in words that never quote the secret.
  */
 static const char *
 ParseSecret(const char *secret, char **key_id, char **secret_key, char **token)
@@ -199,7 +199,8 @@ ParseSecret(const char *secret, char **key_id, char **secret_key, char **token)
 			   *sk = NULL,
 			   *tok = NULL;
 
-	*key_id = *secret_key = *token = NULL;
+	if (key_id)
+		*key_id = *secret_key = *token = NULL;
 	root = json_loads(secret, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return "It is not valid JSON.";
@@ -237,7 +238,7 @@ ParseSecret(const char *secret, char **key_id, char **secret_key, char **token)
 		else if (tok && (tok[0] == '\0' || strlen(tok) > 8192 || !Printable(tok)))
 			why = "The session_token, when given, must be 1 to 8192 bytes without control characters.";
 	}
-	if (why == NULL)
+	if (why == NULL && key_id)
 	{
 		*key_id = pstrdup(id);
 		*secret_key = pstrdup(sk);
@@ -400,10 +401,7 @@ S3Validate(const char *endpoint, Jsonb *options)
 static void
 S3CheckSecret(const char *secret)
 {
-	char	   *id,
-			   *sk,
-			   *tok;
-	const char *why = ParseSecret(secret, &id, &sk, &tok);
+	const char *why = ParseSecret(secret, NULL, NULL, NULL);
 
 	if (why)
 		ereport(ERROR,
@@ -411,7 +409,6 @@ S3CheckSecret(const char *secret)
 				 errmsg("invalid s3 secret"),
 				 errdetail("The secret of an s3 target is a JSON object with access_key_id, secret_access_key and optionally session_token. %s", why),
 				 errhint("Pass it as a bind parameter, for example: SELECT globalsync.set_target_secret($1, $2) with $2 = '{\"access_key_id\": \"AKIA...\", \"secret_access_key\": \"...\"}'.")));
-	explicit_bzero(sk, strlen(sk));
 }
 
 /* ----------------------------------------------------------------

@@ -449,6 +449,18 @@ AppendB64Url(StringInfo out, const unsigned char *in, size_t len)
 	pfree(tmp);
 }
 
+/* clear and free the cached token */
+static void
+ForgetJwt(SfTarget *st)
+{
+	if (st->jwt != NULL)
+	{
+		explicit_bzero(st->jwt, strlen(st->jwt));
+		pfree(st->jwt);
+		st->jwt = NULL;
+	}
+}
+
 /*
  * MakeJwt
  *		Sign a new token valid for an hour and cache it.  False with err
@@ -506,10 +518,11 @@ MakeJwt(SfTarget *st, char *err, size_t errlen)
 	AppendB64Url(&tok, sig, siglen);
 	OPENSSL_free(sig);
 
-	if (st->jwt)
-		pfree(st->jwt);
+	/* the token is a credential for an hour: no copy of it is left behind */
+	ForgetJwt(st);
 	st->jwt = MemoryContextStrdup(st->cxt, tok.data);
 	st->jwt_exp = now + SF_JWT_LIFETIME_S;
+	explicit_bzero(tok.data, tok.len);
 	pfree(tok.data);
 	return true;
 }
@@ -701,6 +714,7 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 			p += 1;
 			continue;
 		}
+		CHECK_FOR_INTERRUPTS();
 		/* integers as reals: a big number must not make the line unreadable */
 		obj = json_loadb(p, len, JSON_DECODE_INT_AS_REAL, &jerr);
 		if (obj == NULL || !json_is_object(obj))
@@ -788,7 +802,9 @@ Bind(json_t *bindings, int *n, const char *type, const char *value)
 /*
  * BuildStatement
  *		The body of statement i of the batch: palloc'd in the current
- *		context.  NULL with err filled if a value cannot be sent (not UTF-8).
+ *		context.  NULL with err filled if jansson fails.  Every value comes
+ *		from a line jansson has read (valid UTF-8, no NUL), so that can only
+ *		be for want of memory: the caller retries.
  */
 static char *
 BuildStatement(SfTarget *st, int i, size_t *len, char *err, size_t errlen)
@@ -840,30 +856,23 @@ BuildStatement(SfTarget *st, int i, size_t *len, char *err, size_t errlen)
 			Bind(bindings, &nb, "TEXT", ev->old) &&
 			Bind(bindings, &nb, "TEXT", ev->facility) &&
 			Bind(bindings, &nb, "TEXT", ev->captured);
-		if (!ok)
-			snprintf(err, errlen, "event %s of batch %s cannot be sent: a value is not valid UTF-8",
-					 ev->key, st->batch_id);
 	}
-	if (ok)
-	{
-		ok = json_object_set_new(body, "statement", json_stringn(sql.data, sql.len)) == 0 &&
-			json_object_set(body, "bindings", bindings) == 0 &&
-			json_object_set_new(body, "timeout", json_integer(st->timeout_s)) == 0 &&
-			(st->database == NULL || json_object_set_new(body, "database", json_string(st->database)) == 0) &&
-			(st->schema == NULL || json_object_set_new(body, "schema", json_string(st->schema)) == 0) &&
-			(st->warehouse == NULL || json_object_set_new(body, "warehouse", json_string(st->warehouse)) == 0) &&
-			(st->role == NULL || json_object_set_new(body, "role", json_string(st->role)) == 0);
-		if (!ok)
-			snprintf(err, errlen, "could not build the statement of batch %s (out of memory)", st->batch_id);
-	}
+	ok = ok &&
+		json_object_set_new(body, "statement", json_stringn(sql.data, sql.len)) == 0 &&
+		json_object_set(body, "bindings", bindings) == 0 &&
+		json_object_set_new(body, "timeout", json_integer(st->timeout_s)) == 0 &&
+		(st->database == NULL || json_object_set_new(body, "database", json_string(st->database)) == 0) &&
+		(st->schema == NULL || json_object_set_new(body, "schema", json_string(st->schema)) == 0) &&
+		(st->warehouse == NULL || json_object_set_new(body, "warehouse", json_string(st->warehouse)) == 0) &&
+		(st->role == NULL || json_object_set_new(body, "role", json_string(st->role)) == 0);
 	text = ok ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(bindings);
 	json_decref(body);
 	pfree(sql.data);
 	if (text == NULL)
 	{
-		if (ok)
-			snprintf(err, errlen, "could not build the statement of batch %s (out of memory)", st->batch_id);
+		snprintf(err, errlen, "could not build statement %d of batch %s (out of memory)",
+				 i + 1, st->batch_id);
 		return NULL;
 	}
 	*len = strlen(text);
@@ -965,7 +974,7 @@ StartRequest(SfTarget *st, bool post, GsSendResult *res)
 		if (body == NULL)
 		{
 			MemoryContextSwitchTo(old);
-			Fail(res, GS_SEND_PERMANENT, "%s", err);
+			Fail(res, GS_SEND_RETRY, "%s", err);
 			return false;
 		}
 		if (!RequestId(st->batch_id, st->stmt, body, len, st->request_id))
@@ -1430,12 +1439,7 @@ SfClose(void *state)
 	if (st->pkey != NULL)
 		EVP_PKEY_free(st->pkey);
 	st->pkey = NULL;
-	if (st->jwt != NULL)
-	{
-		explicit_bzero(st->jwt, strlen(st->jwt));
-		pfree(st->jwt);
-		st->jwt = NULL;
-	}
+	ForgetJwt(st);
 }
 
 const GsDriver gs_snowflake_driver = {
