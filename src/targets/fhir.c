@@ -8,7 +8,9 @@
  *	  to_fhir_organization() and to_fhir_bundle() share.
  *
  * The conversion is written once, with jansson, and never ereports: it
- * returns NULL and an error text instead.  The SQL functions parse their
+ * returns NULL and an error text instead.  (The loop over a bundle's lines
+ * does CHECK_FOR_INTERRUPTS, freeing jansson's values before it throws.)
+ * The SQL functions parse their
  * jsonb's text with jansson, convert, and return the result through
  * jsonb_in; they ereport what the conversion refused.  The worker side
  * builds the Bundle from the batch's NDJSON lines.
@@ -33,6 +35,7 @@
 #include <openssl/evp.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -680,6 +683,17 @@ typedef struct BundleEntry
 	char	   *url;
 } BundleEntry;
 
+/* free the entries of a bundle being built, and its index */
+static void
+FreeEntries(BundleEntry *ents, int n, json_t *index)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		json_decref(ents[i].entry);
+	json_decref(index);
+}
+
 /*
  * FhirBundle
  *		The transaction Bundle of events given as NDJSON lines.  Returns
@@ -743,6 +757,20 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		{
 			p = nl ? nl + 1 : end;
 			continue;
+		}
+		/* a cancel or shutdown throws: jansson's values are not palloc'd */
+		if (INTERRUPTS_PENDING_CONDITION())
+		{
+			PG_TRY();
+			{
+				CHECK_FOR_INTERRUPTS();
+			}
+			PG_CATCH();
+			{
+				FreeEntries(ents, n, index);
+				PG_RE_THROW();
+			}
+			PG_END_TRY();
 		}
 		ev = json_loadb(p, ll, JSON_REJECT_DUPLICATES, &jerr);
 		p = nl ? nl + 1 : end;
@@ -901,10 +929,8 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 	return bundle;
 
 fail:
-	for (i = 0; i < n; i++)
-		json_decref(ents[i].entry);
+	FreeEntries(ents, n, index);
 	pfree(ents);
-	json_decref(index);
 	*nentries = 0;
 	return NULL;
 }
