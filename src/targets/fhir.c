@@ -705,13 +705,13 @@ static json_t *
 FhirBundle(const char *payload, size_t len, const char *system, const char *orgsystem,
 		   FhirEntryInfo **info, int *nentries, char *err, size_t errlen)
 {
-	const char *p = payload;
-	const char *end = payload + len;
+	GsLines		lines;
+	const char *p;
+	size_t		ll;
 	json_t	   *index = GsJsonObject();	/* resource key -> position */
 	BundleEntry *ents;
 	int			n = 0;
 	int			cap = 64;
-	int			lineno = 0;
 	const char *batch_id = NULL;
 	char	   *batch_copy = NULL;
 	json_t	   *bundle = NULL;
@@ -728,10 +728,9 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	while (p < end)
+	GsLinesInit(&lines, payload, len);
+	while (GsNextLine(&lines, &p, &ll))
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		size_t		ll = nl ? (size_t) (nl - p) : (size_t) (end - p);
 		json_t	   *ev;
 		json_error_t jerr;
 		const char *table;
@@ -749,15 +748,6 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		char	   *url;
 		char		fullurl[64];
 
-		lineno++;
-		/* blank lines (a trailing newline, CRLF) are nothing */
-		while (ll > 0 && isspace((unsigned char) p[ll - 1]))
-			ll--;
-		if (ll == 0)
-		{
-			p = nl ? nl + 1 : end;
-			continue;
-		}
 		/* a cancel or shutdown throws: jansson's values are not palloc'd */
 		if (INTERRUPTS_PENDING_CONDITION())
 		{
@@ -773,10 +763,9 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 			PG_END_TRY();
 		}
 		ev = json_loadb(p, ll, JSON_REJECT_DUPLICATES, &jerr);
-		p = nl ? nl + 1 : end;
 		if (!json_is_object(ev))
 		{
-			snprintf(err, errlen, "line %d is not a JSON object%s%s", lineno,
+			snprintf(err, errlen, "line %d is not a JSON object%s%s", lines.lineno,
 					 ev ? "" : ": ", ev ? "" : jerr.text);
 			json_decref(ev);
 			goto fail;
@@ -788,7 +777,7 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 		if (table == NULL || op == NULL || strlen(op) != 1 || strchr("IUDTR", op[0]) == NULL)
 		{
 			snprintf(err, errlen, "line %d is not an event: it needs \"table\" and \"op\" (one of I, U, D, T, R)",
-					 lineno);
+					 lines.lineno);
 			json_decref(ev);
 			goto fail;
 		}
@@ -810,14 +799,14 @@ FhirBundle(const char *payload, size_t len, const char *system, const char *orgs
 			value = NonBlank(pk, isorg ? "facility_id" : "patient_id");
 		if (value == NULL)
 		{
-			snprintf(err, errlen, "line %d (op %s of %s) has no %s in its %s", lineno, op, table,
+			snprintf(err, errlen, "line %d (op %s of %s) has no %s in its %s", lines.lineno, op, table,
 					 isorg ? "facility_id" : "patient_id", op[0] == 'D' ? "pk" : "row or pk");
 			json_decref(ev);
 			goto fail;
 		}
 		if (op[0] != 'D' && !json_is_object(row))
 		{
-			snprintf(err, errlen, "line %d (op %s of %s) has no row", lineno, op, table);
+			snprintf(err, errlen, "line %d (op %s of %s) has no row", lines.lineno, op, table);
 			json_decref(ev);
 			goto fail;
 		}

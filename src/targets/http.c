@@ -375,8 +375,9 @@ HttpClose(void *state)
 static void
 BuildBody(HttpTarget *ht, const GsBatch *batch, StringInfo body)
 {
-	const char *p = batch->payload;
-	const char *end = batch->payload + batch->len;
+	GsLines		lines;
+	const char *line;
+	size_t		len;
 	bool		first = true;
 
 	if (ht->ndjson)
@@ -389,19 +390,13 @@ BuildBody(HttpTarget *ht, const GsBatch *batch, StringInfo body)
 	appendStringInfoString(body, ", \"target_id\": ");
 	escape_json(body, batch->target_id);
 	appendStringInfoString(body, ", \"events\": [");
-	while (p < end)
+	GsLinesInit(&lines, batch->payload, batch->len);
+	while (GsNextLine(&lines, &line, &len))
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		size_t		len = nl ? (size_t) (nl - p) : (size_t) (end - p);
-
-		if (len > 0)
-		{
-			if (!first)
-				appendStringInfoString(body, ", ");
-			appendBinaryStringInfo(body, p, len);
-			first = false;
-		}
-		p += len + 1;
+		if (!first)
+			appendStringInfoString(body, ", ");
+		appendBinaryStringInfo(body, line, len);
+		first = false;
 	}
 	appendStringInfoString(body, "]}");
 }

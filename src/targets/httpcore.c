@@ -371,6 +371,37 @@ GsPrintable(const char *in, size_t len, char *out, size_t outsize)
 	out[n] = '\0';
 }
 
+void
+GsLinesInit(GsLines *lines, const char *payload, size_t len)
+{
+	lines->p = payload;
+	lines->end = payload + len;
+	lines->lineno = 0;
+}
+
+bool
+GsNextLine(GsLines *lines, const char **line, size_t *len)
+{
+	while (lines->p < lines->end)
+	{
+		const char *start = lines->p;
+		const char *nl = memchr(start, '\n', lines->end - start);
+		size_t		n = (nl ? nl : lines->end) - start;
+
+		lines->p = nl ? nl + 1 : lines->end;
+		lines->lineno++;
+		while (n > 0 && isspace((unsigned char) start[n - 1]))
+			n--;
+		if (n > 0)
+		{
+			*line = start;
+			*len = n;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ----------------------------------------------------------------
  * worker side: the shared multi handle and the sockets it waits on
  * ---------------------------------------------------------------- */

@@ -112,6 +112,22 @@ extern void GsPrintable(const char *in, size_t len, char *out, size_t outsize);
  */
 extern bool GsHeaderAdd(struct curl_slist **list, const char *fmt,...) pg_attribute_printf(2, 3);
 
+/*
+ * The lines of a batch's NDJSON payload, one event a line.  GsNextLine
+ * gives the next line that is not blank, without its line end and trailing
+ * blanks, and returns false at the end; lineno is then the number of the
+ * line given (blank lines count).  Never ereports.
+ */
+typedef struct GsLines
+{
+	const char *p;
+	const char *end;
+	int			lineno;
+} GsLines;
+
+extern void GsLinesInit(GsLines *lines, const char *payload, size_t len);
+extern bool GsNextLine(GsLines *lines, const char **line, size_t *len);
+
 /* ----------------------------------------------------------------
  * worker side: one request in the background
  * ---------------------------------------------------------------- */

@@ -1047,8 +1047,9 @@ MakeObject(S3Target *st, const S3Group *g, const char *const *line, const size_t
 static bool
 BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 {
-	const char *p = batch->payload;
-	const char *end = batch->payload + batch->len;
+	GsLines		lines;
+	const char *p;
+	size_t		len;
 	int			nlines = 0;
 	int			cap = 64;
 	const char **line = palloc(sizeof(char *) * cap);
@@ -1059,10 +1060,9 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 	int			last = -1;
 	int			i;
 
-	while (p < end)
+	GsLinesInit(&lines, batch->payload, batch->len);
+	while (GsNextLine(&lines, &p, &len))
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		size_t		len = nl ? (size_t) (nl - p) : (size_t) (end - p);
 		json_t	   *ev;
 		json_error_t jerr;
 		json_t	   *table;
@@ -1073,11 +1073,6 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 		bool		dated;
 		int			g;
 
-		if (len == 0)
-		{
-			p += 1;
-			continue;
-		}
 		CHECK_FOR_INTERRUPTS();
 		ev = json_loadb(p, len, 0, &jerr);
 		if (ev == NULL && json_error_code(&jerr) == json_error_numeric_overflow)
@@ -1087,7 +1082,7 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 			result->status = GS_SEND_PERMANENT;
 			snprintf(result->error, sizeof(result->error),
 					 "event %d of batch %s is not a JSON object (%s column %d): not sent",
-					 nlines + 1, batch->batch_id, ev ? "not an object," : "invalid JSON at",
+					 lines.lineno, batch->batch_id, ev ? "not an object," : "invalid JSON at",
 					 ev ? 1 : jerr.column);
 			json_decref(ev);
 			return false;
@@ -1100,7 +1095,7 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 			json_decref(ev);
 			result->status = GS_SEND_PERMANENT;
 			snprintf(result->error, sizeof(result->error),
-					 "event %d of batch %s has no table: not sent", nlines + 1, batch->batch_id);
+					 "event %d of batch %s has no table: not sent", lines.lineno, batch->batch_id);
 			return false;
 		}
 		dated = json_is_string(captured) && IstDate(json_string_value(captured), &y, &m, &d);
@@ -1110,7 +1105,7 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 			result->status = GS_SEND_PERMANENT;
 			snprintf(result->error, sizeof(result->error),
 					 "event %d of batch %s has no captured_at in ISO 8601 with a UTC offset: not sent",
-					 nlines + 1, batch->batch_id);
+					 lines.lineno, batch->batch_id);
 			return false;
 		}
 
@@ -1158,7 +1153,6 @@ BuildObjects(S3Target *st, const GsBatch *batch, GsSendResult *result)
 		}
 		groups[g].lines[groups[g].nlines++] = nlines;
 		nlines++;
-		p += len + 1;
 	}
 
 	st->objects = palloc0(sizeof(S3Object) * Max(ngroups, 1));

@@ -691,36 +691,29 @@ StringMember(json_t *obj, const char *key, bool *bad)
 static bool
 ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 {
-	const char *p = batch->payload;
-	const char *end = batch->payload + batch->len;
+	GsLines		lines;
+	const char *p;
+	size_t		len;
 	int			cap = Max(batch->nevents, 1);
-	int			lineno = 0;
 
 	st->events = palloc0(sizeof(SfEvent) * cap);
 	st->nevents = 0;
-	while (p < end)
+	GsLinesInit(&lines, batch->payload, batch->len);
+	while (GsNextLine(&lines, &p, &len))
 	{
-		const char *nl = memchr(p, '\n', end - p);
-		size_t		len = nl ? (size_t) (nl - p) : (size_t) (end - p);
 		json_error_t jerr;
 		json_t	   *obj;
 		SfEvent    *ev;
 		bool		bad = false;
 		char	   *snapshot;
 
-		lineno++;
-		if (len == 0)
-		{
-			p += 1;
-			continue;
-		}
 		CHECK_FOR_INTERRUPTS();
 		/* integers as reals: a big number must not make the line unreadable */
 		obj = json_loadb(p, len, JSON_DECODE_INT_AS_REAL, &jerr);
 		if (obj == NULL || !json_is_object(obj))
 		{
 			snprintf(err, errlen, "event line %d of batch %s is not a JSON object: %s",
-					 lineno, batch->batch_id, obj ? "another JSON value" : jerr.text);
+					 lines.lineno, batch->batch_id, obj ? "another JSON value" : jerr.text);
 			json_decref(obj);
 			return false;
 		}
@@ -746,7 +739,7 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 		if (bad || ev->table == NULL || ev->op == NULL)
 		{
 			snprintf(err, errlen, "event line %d of batch %s lacks its table or op, or has a value of the wrong type",
-					 lineno, batch->batch_id);
+					 lines.lineno, batch->batch_id);
 			return false;
 		}
 		if (strcmp(ev->op, "R") == 0)
@@ -756,7 +749,7 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 			if (snapshot == NULL || pk == NULL)
 			{
 				snprintf(err, errlen, "snapshot row %d of batch %s lacks its snapshot id or primary key",
-						 lineno, batch->batch_id);
+						 lines.lineno, batch->batch_id);
 				return false;
 			}
 			ev->key = psprintf("%s:%s:%s", snapshot, ev->table, pk);
@@ -765,13 +758,12 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 		{
 			if (ev->event_id == NULL)
 			{
-				snprintf(err, errlen, "event line %d of batch %s has no event_id", lineno, batch->batch_id);
+				snprintf(err, errlen, "event line %d of batch %s has no event_id", lines.lineno, batch->batch_id);
 				return false;
 			}
 			ev->key = psprintf("%s:%s", batch->target_id, ev->event_id);
 		}
 		st->nevents++;
-		p += len + 1;
 	}
 	return true;
 }
