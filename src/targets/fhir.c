@@ -37,6 +37,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -122,23 +123,11 @@ ValidSystem(const char *s)
 static void
 AppendQueryValue(StringInfo buf, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *) s; *p; p++)
+	for (; *s; s++)
 	{
-		unsigned char c = *p;
-
-		if (c == '\\' || c == '|' || c == ',' || c == '$')
+		if (*s == '\\' || *s == '|' || *s == ',' || *s == '$')
 			appendStringInfoString(buf, "%5C");
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/')
-			appendStringInfoChar(buf, (char) c);
-		else
-		{
-			appendStringInfoChar(buf, '%');
-			appendStringInfoChar(buf, hex[c >> 4]);
-			appendStringInfoChar(buf, hex[c & 15]);
-		}
+		GsAppendPercentEncoded(buf, s, 1, ":/");
 	}
 }
 
@@ -173,6 +162,7 @@ FullUrl(const char *type, const char *system, const char *value, char *out, size
 	EVP_MD_CTX *ctx;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	char		uuid[37];
 	bool		ok;
 
 	ctx = EVP_MD_CTX_new();
@@ -189,12 +179,8 @@ FullUrl(const char *type, const char *system, const char *value, char *out, size
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return false;
-	md[6] = (md[6] & 0x0f) | 0x50;
-	md[8] = (md[8] & 0x3f) | 0x80;
-	snprintf(out, outlen,
-			 "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7],
-			 md[8], md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+	GsUuidFromHash(md, 5, uuid);
+	snprintf(out, outlen, "urn:uuid:%s", uuid);
 	return true;
 }
 
@@ -376,23 +362,6 @@ HumanName(const char *name, bool *ok)
  * times
  * ---------------------------------------------------------------- */
 
-/* days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant) */
-static int64
-DaysFromCivil(int64 y, int m, int d)
-{
-	int64		era;
-	int64		yoe;
-	int64		doy;
-	int64		doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /*
  * ParseWall
  *		"YYYY-MM-DD HH:MM:SS[.ffffff]" at the start of s: the wall time in
@@ -433,7 +402,7 @@ ParseWall(const char *s, int64 *usec, const char **end, char *out, size_t outlen
 		for (n = fdigits; n < 6; n++)
 			frac *= 10;
 	}
-	*usec = ((DaysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * INT64CONST(60000000) +
+	*usec = (((int64) (date2j(y, mo, d) - UNIX_EPOCH_JDATE) * 24 + h) * 60 + mi) * INT64CONST(60000000) +
 		se * INT64CONST(1000000) + frac;
 	*end = p;
 	snprintf(out, outlen, "%.10sT%.*s", s, (int) (p - s - 11), s + 11);

@@ -402,6 +402,39 @@ GsNextLine(GsLines *lines, const char **line, size_t *len)
 	return false;
 }
 
+void
+GsAppendPercentEncoded(StringInfo buf, const char *s, size_t len, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			c == '-' || c == '.' || c == '_' || c == '~' || (c != '\0' && strchr(keep, c)))
+			appendStringInfoChar(buf, (char) c);
+		else
+		{
+			appendStringInfoChar(buf, '%');
+			appendStringInfoChar(buf, hex[c >> 4]);
+			appendStringInfoChar(buf, hex[c & 15]);
+		}
+	}
+}
+
+void
+GsUuidFromHash(unsigned char *d, int version, char *out)
+{
+	d[6] = (d[6] & 0x0f) | (version << 4);
+	d[8] = (d[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
+			 d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
+}
+
 /* ----------------------------------------------------------------
  * worker side: the shared multi handle and the sockets it waits on
  * ---------------------------------------------------------------- */

@@ -103,6 +103,18 @@ extern bool GsGzip(const char *in, size_t len, StringInfo out);
 extern void GsPrintable(const char *in, size_t len, char *out, size_t outsize);
 
 /*
+ * Append s[0..len) to buf percent-encoded, but for RFC 3986's unreserved
+ * characters and the characters in keep.
+ */
+extern void GsAppendPercentEncoded(StringInfo buf, const char *s, size_t len, const char *keep);
+
+/*
+ * A name-based UUID of the given version (4-shaped or 5) from the first
+ * 16 bytes of a hash (which it changes), into out (37 bytes at least).
+ */
+extern void GsUuidFromHash(unsigned char *hash, int version, char *out);
+
+/*
  * GsHeaderAdd
  *		Append a header line, formatted, to *list.  The formatted text is
  *		cleared before it is freed (a line may carry a credential).  If

@@ -29,6 +29,8 @@
 
 #include "common/base64.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 
 #include "gsjson.h"
@@ -129,32 +131,6 @@ IsIpHost(const char *host)
 		if (!(isdigit((unsigned char) *p) || *p == '.'))
 			return false;
 	return true;
-}
-
-/*
- * Append s[0..len) to buf, percent-encoded but for RFC 3986's unreserved
- * characters; with keep_slash, "/" separates segments and stays.
- */
-static void
-AppendEncoded(StringInfo buf, const char *s, size_t len, bool keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = s[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/'))
-			appendStringInfoChar(buf, c);
-		else
-		{
-			appendStringInfoChar(buf, '%');
-			appendStringInfoChar(buf, hex[c >> 4]);
-			appendStringInfoChar(buf, hex[c & 15]);
-		}
-	}
 }
 
 /* no control character (C0, DEL) */
@@ -498,43 +474,6 @@ S3Close(void *state)
 		explicit_bzero(st->token, strlen(st->token));
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm) */
-static int64
-DaysFromCivil(int64 y, int m, int d)
-{
-	int64		era;
-	int64		yoe,
-				doy,
-				doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-CivilFromDays(int64 z, int *y, int *m, int *d)
-{
-	int64		era,
-				doe,
-				yoe,
-				doy,
-				mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
-	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
-	*y = (int) (yoe + era * 400 + (*m <= 2));
-}
-
 static bool
 Digits(const char *s, int n, int *out)
 {
@@ -605,10 +544,12 @@ IstDate(const char *s, int *year, int *month, int *day)
 	}
 	else
 		return false;
-	t = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	/* seconds since 1970-01-01 00:00 IST; then its (Julian) day */
+	t = (int64) (date2j(y, mo, d) - UNIX_EPOCH_JDATE) * SECS_PER_DAY + h * 3600 + mi * 60 + sec;
 	t -= (int64) sign * (oh * 3600 + om * 60 + os);
-	t += 5 * 3600 + 30 * 60;	/* IST */
-	CivilFromDays(t >= 0 ? t / 86400 : -((-t + 86399) / 86400), year, month, day);
+	t += 5 * 3600 + 30 * 60;
+	j2date((int) ((t >= 0 ? t / SECS_PER_DAY : -((-t + SECS_PER_DAY - 1) / SECS_PER_DAY)) + UNIX_EPOCH_JDATE),
+		   year, month, day);
 	return true;
 }
 
@@ -937,20 +878,6 @@ Digest(const char *name, const char *data, size_t len, unsigned char *md, unsign
 		*mdlen = 0;
 }
 
-static void
-Hex(const unsigned char *in, unsigned int n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-	{
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /*
  * MakeObject
  *		The key, URL, body and digests of one group's object.  False with
@@ -981,10 +908,10 @@ MakeObject(S3Target *st, const S3Group *g, const char *const *line, const size_t
 	appendStringInfoChar(&url, '/');
 	if (st->path_style)
 		appendStringInfo(&url, "%s/", st->bucket);
-	AppendEncoded(&url, st->prefix, strlen(st->prefix), true);
-	AppendEncoded(&url, g->table, strlen(g->table), false);
+	GsAppendPercentEncoded(&url, st->prefix, strlen(st->prefix), "/");
+	GsAppendPercentEncoded(&url, g->table, strlen(g->table), "");
 	appendStringInfo(&url, "/%s/", date);
-	AppendEncoded(&url, st->batch_id, strlen(st->batch_id), false);
+	GsAppendPercentEncoded(&url, st->batch_id, strlen(st->batch_id), "");
 	appendStringInfo(&url, ".%s%s", ext, st->gzip ? ".gz" : "");
 	obj->url = url.data;
 
@@ -1019,7 +946,7 @@ MakeObject(S3Target *st, const S3Group *g, const char *const *line, const size_t
 		snprintf(error, errlen, "could not compute the MD5 of the object %s", obj->key);
 		return false;
 	}
-	Hex(md, mdlen, obj->md5_hex);
+	obj->md5_hex[hex_encode((const char *) md, mdlen, obj->md5_hex)] = '\0';
 	n = pg_b64_encode((const char *) md, mdlen, obj->md5_b64, sizeof(obj->md5_b64) - 1);
 	if (n < 0)
 	{
@@ -1033,7 +960,7 @@ MakeObject(S3Target *st, const S3Group *g, const char *const *line, const size_t
 		snprintf(error, errlen, "could not compute the SHA-256 of the object %s", obj->key);
 		return false;
 	}
-	Hex(md, mdlen, obj->sha256_hex);
+	obj->sha256_hex[hex_encode((const char *) md, mdlen, obj->sha256_hex)] = '\0';
 	return true;
 }
 

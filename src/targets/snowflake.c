@@ -900,12 +900,7 @@ RequestId(const char *batch_id, int index, const char *body, size_t len, char *o
 	EVP_MD_CTX_free(md);
 	if (!ok)
 		return false;
-	d[6] = (d[6] & 0x0f) | 0x40;
-	d[8] = (d[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
-			 d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15]);
+	GsUuidFromHash(d, 4, out);
 	return true;
 }
 
