@@ -737,8 +737,13 @@ GsHttpInit(GsHttpRequest *req, MemoryContext parent)
 	req->retry_after_s = -1;
 }
 
-void
-GsHttpEnd(GsHttpRequest *req)
+/*
+ * DropRequest
+ *		Give up the transfer, if any, free its headers and the answer, and
+ *		forget its outcome; req->cxt (the body being sent) is left alone.
+ */
+static void
+DropRequest(GsHttpRequest *req)
 {
 	if (req->easy)
 	{
@@ -759,6 +764,12 @@ GsHttpEnd(GsHttpRequest *req)
 	req->errbuf[0] = '\0';
 	req->etag[0] = '\0';
 	req->retry_after_s = -1;
+}
+
+void
+GsHttpEnd(GsHttpRequest *req)
+{
+	DropRequest(req);
 	if (req->cxt)
 		MemoryContextReset(req->cxt);
 }
@@ -773,26 +784,9 @@ GsHttpPrepare(GsHttpRequest *req, const GsHttpConn *conn,
 	CURL	   *easy;
 
 	/* a request left over is given up; keep the new one's headers and body */
-	if (req->easy)
-	{
-		if (shared_multi)
-			curl_multi_remove_handle(shared_multi, req->easy);
-		curl_easy_cleanup(req->easy);
-		req->easy = NULL;
-	}
-	FreeHeaders(req->headers);
+	DropRequest(req);
 	req->headers = headers;
-	free(req->body);
-	req->body = NULL;
-	req->body_len = req->body_cap = 0;
-	req->body_truncated = false;
 	req->body_max = body_max;
-	req->done = false;
-	req->status = 0;
-	req->cc = CURLE_OK;
-	req->errbuf[0] = '\0';
-	req->etag[0] = '\0';
-	req->retry_after_s = -1;
 
 	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
 		curl_ready = true;
