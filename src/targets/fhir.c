@@ -1063,6 +1063,13 @@ FhirValidate(const char *endpoint, Jsonb *options)
 	JsonbValue *tables;
 
 	(void) GsCheckEndpoint("fhir", endpoint, "https://fhir.example.org/r4");
+	/* Bundles are POSTed to the base itself: a query or fragment has no place */
+	if (strpbrk(endpoint, "?#") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid endpoint for a fhir target"),
+				 errdetail("The endpoint of a fhir target is the server's base URL, without a query or fragment: transaction Bundles are POSTed to the base itself."),
+				 errhint("Use for example 'https://fhir.example.org/r4'; a bearer token goes in the secret store with globalsync.set_target_secret().")));
 	GsForEachOption(options, FhirOption, NULL);
 
 	/* the common option tables (normalised as schema.table): what we convert */

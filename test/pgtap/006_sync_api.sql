@@ -30,7 +30,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(247);
+SELECT plan(248);
 
 -- ===================================================================
 -- fixtures, as the superuser running the suite
@@ -467,6 +467,14 @@ SELECT set_eq(
                      ('https://tap:s3cr3t@fhir.example.org/r4', 'it contains a user name or password'),
                      ('https://?x=1', 'it is not a valid URL')) v(e, why)$$,
     'validate_target_kind(): a fhir endpoint that is not an http(s) URL, has no host or carries credentials fails with 22023');
+SELECT set_eq(
+    $$SELECT e, (pg_temp.tap_error(format('SELECT globalsync.validate_target_kind(%L, %L, %L)', 'fhir', e, '{}'))).*
+        FROM unnest(ARRAY['https://fhir.example.org/r4?_format=json', 'https://fhir.example.org/r4#x']) e$$,
+    $$SELECT e, '22023' AS err_state, 'invalid endpoint for a fhir target' AS err_message,
+             'The endpoint of a fhir target is the server''s base URL, without a query or fragment: transaction Bundles are POSTed to the base itself.' AS err_detail,
+             'Use for example ''https://fhir.example.org/r4''; a bearer token goes in the secret store with globalsync.set_target_secret().' AS err_hint
+        FROM unnest(ARRAY['https://fhir.example.org/r4?_format=json', 'https://fhir.example.org/r4#x']) e$$,
+    'validate_target_kind(): a fhir endpoint with a query string or fragment fails with 22023 (Bundles are POSTed to the base itself)');
 SELECT is(
     (pg_temp.tap_error($$SELECT globalsync.validate_target_kind('fhir', 'https://fhir.example.org/r4', '{"format": "xml"}')$$))::text,
     ROW('22023', 'unknown option "format" for a fhir target',
