@@ -287,15 +287,15 @@ class Handler(standin.Handler):
         st = self.server.state
         u = urllib.parse.urlsplit(self.path)
         raw = self.read_body()
-        if u.path in ("/__control", "/__seed"):
+        if u.path == "/__control":
+            self.answer_control(st, raw)
+            return
+        if u.path == "/__seed":
             try:
                 req = json.loads(raw or b"{}")
                 if not isinstance(req, dict):
                     raise ValueError("a JSON object is needed")
-                if u.path == "/__control":
-                    self._send(200, st.control(req), "application/json")
-                else:
-                    self._send(200, st.seed(req.get("base") or "/fhir", req["resource"]), "application/json")
+                self._send(200, st.seed(req.get("base") or "/fhir", req["resource"]), "application/json")
             except (ValueError, KeyError) as e:
                 self._send(400, {"error": str(e)}, "application/json")
             return
@@ -370,9 +370,7 @@ def main():
     ap.add_argument("--token")
     args = ap.parse_args()
 
-    state = State(args)
-    server = standin.Server(args.port, Handler, state)
-    return standin.run(server, state.log, args.port_file, args.max_lifetime)
+    return standin.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

@@ -143,12 +143,7 @@ class Handler(standin.Handler):
         if self.path != "/__control":
             self._error(405, "MethodNotAllowed", "only PUT")
             return
-        try:
-            cfg = self.server.state.control(json.loads(body or b"{}"))
-        except ValueError as e:
-            self.answer_json(400, {"error": str(e)})
-            return
-        self.answer_json(200, cfg)
+        self.answer_control(self.server.state, body)
 
     def do_PUT(self):
         st = self.server.state
@@ -272,9 +267,7 @@ class Server(standin.Server):
 
 
 def serve(args):
-    state = State(args)
-    server = Server(args.port, Handler, state)
-    return standin.run(server, state.log, args.port_file, args.max_lifetime)
+    return standin.serve(args, Handler, State(args), server_class=Server)
 
 
 def put(args):

@@ -411,11 +411,7 @@ class Handler(standin.Handler):
         st = self.server.state
         u = urlsplit(self.path)
         if u.path == "/_control":
-            try:
-                req = json.loads(self.read_body() or b"{}")
-                self._send(200, st.control(req))
-            except (ValueError, AttributeError) as e:
-                self._send(400, {"error": str(e)})
+            self.answer_control(st, self.read_body())
             return
         if u.path == "/_clear":
             self.read_body()
@@ -572,9 +568,7 @@ def main():
     ap.add_argument("--role")
     args = ap.parse_args()
 
-    state = State(args)
-    server = standin.Server(args.port, Handler, state)
-    return standin.run(server, state.log, args.port_file, args.max_lifetime)
+    return standin.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

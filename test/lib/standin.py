@@ -10,7 +10,7 @@ fhir_standin.py).  Python 3 standard library only.
   Server           a threading HTTP server on 127.0.0.1 for which a client
                    that goes away is no error
   reset_connection close a connection without an answer (RST)
-  run              serve until SIGTERM/SIGINT/SIGHUP, until the parent goes
+  serve, run       serve until SIGTERM/SIGINT/SIGHUP, until the parent goes
                    away or after --max-lifetime seconds: never linger
 
 STOP is set when the stand-in is to stop; a request that waits (a hang, a
@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -161,6 +162,16 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(status, data, ctype, headers)
         return data.decode()
 
+    def answer_control(self, state, body):
+        """Apply a control request (body: JSON) to state (a Modes) and answer
+        the configuration; 400 and why when it is refused."""
+        try:
+            cfg = state.control(json.loads(body or b"{}"))
+        except ValueError as e:
+            self.answer_json(400, {"error": str(e)})
+            return
+        self.answer_json(200, cfg)
+
     def pause(self, seconds):
         """Wait before answering; False (and the connection to be closed)
         when the stand-in stops meanwhile."""
@@ -197,6 +208,21 @@ class Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], self.quiet_errors):
             return
         super().handle_error(request, client_address)
+
+
+def serve(args, handler, state, server_class=Server, cert=None, key=None):
+    """Serve handler (its state: state, with a JsonLog in state.log) as the
+    options of add_server_args say; over TLS with cert and key.  Returns
+    the exit status, 0."""
+    server = server_class(args.port, handler, state)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        # the handshake runs in the request's thread (the handler's setup),
+        # so a client that stalls it cannot block the accept loop
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+    return run(server, state.log, args.port_file, args.max_lifetime, tls=bool(cert))
 
 
 def run(server, log, port_file, max_lifetime, **start):

@@ -195,13 +195,7 @@ class Handler(standin.Handler):
 
     def do_POST(self):
         if self.path.split("?")[0] == "/__control":
-            body = self._read_body()
-            try:
-                cfg = self.server.state.control(json.loads(body or b"{}"))
-            except ValueError as e:
-                self.answer_json(400, {"error": str(e)})
-                return
-            self.answer_json(200, cfg)
+            self.answer_control(self.server.state, self._read_body())
             return
         self._handle("POST")
 
@@ -304,17 +298,7 @@ def main():
     ap.add_argument("--mode", choices=MODES)
     args = ap.parse_args()
 
-    state = State(args)
-    server = standin.Server(args.port, Handler, state)
-    tls = bool(args.cert)
-    if tls:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        # the handshake runs in the request's thread (Handler.setup), so a
-        # client that stalls it cannot block the accept loop
-        server.socket = ctx.wrap_socket(server.socket, server_side=True,
-                                        do_handshake_on_connect=False)
-    return standin.run(server, state.log, args.port_file, args.max_lifetime, tls=tls)
+    return standin.serve(args, Handler, State(args), cert=args.cert, key=args.key)
 
 
 if __name__ == "__main__":
