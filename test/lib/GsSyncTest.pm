@@ -13,9 +13,11 @@
 #    (every event there, nothing extra, duplicates only identical resends,
 #    event ids increasing per row in delivery order);
 #  - final_state: the state a target rebuilds from what it received;
-#  - reload_conf, sql_error, pending_is_zero, wait_for: settings changed by
-#    a reload, an error's SQLSTATE, a target with nothing pending, a bounded
-#    wait for a condition;
+#  - reload_conf, retry_settings, sql_error, pending_is_zero, wait_for:
+#    settings changed by a reload, the target tests' retry settings, an
+#    error's SQLSTATE, a target with nothing pending, a bounded wait;
+#  - track_tables: the extension, a holding consumer and tracked tables;
+#  - crash_worker: kill -9 of the sync worker and the crash restart;
 #  - start_standin / stop_standin and standin_*: the loopback stand-ins of
 #    test/lib (webhook_receiver.py, s3_sigv4_receiver.py,
 #    snowflake_standin.py, fhir_standin.py, all built on standin.py): start
@@ -42,7 +44,8 @@ use Test::More;
 
 our @EXPORT = qw(gs_node sql sql_db try_sql wait_until read_target
   check_changes final_state table_state compare_states logged_event_ids
-  worker_pid bg_send bg_wait reload_conf sql_error pending_is_zero wait_for
+  worker_pid bg_send bg_wait reload_conf retry_settings track_tables
+  crash_worker sql_error pending_is_zero wait_for
   start_standin stop_standin standin_stderr standin_records standin_requests
   wait_requests standin_control $QUERY_TIMEOUT);
 
@@ -89,6 +92,50 @@ sub reload_conf
 	$node->reload;
 	return wait_until($node, 'SELECT ' . join(q{ || ' ' || }, map { "current_setting('$_')" } @names),
 		join(' ', @values), 10);
+}
+
+# retry_settings(name => value, ...): the delivery settings of the target
+# tests (max_attempts 4, retry_base_delay 50ms, retry_max_delay 200ms,
+# breaker_threshold 3, breaker_cooldown 1s) with the names given (without
+# "globalsync.") changed, as a list for reload_conf
+sub retry_settings
+{
+	my (%o) = @_;
+	my @names = qw(max_attempts retry_base_delay retry_max_delay breaker_threshold breaker_cooldown);
+	my %s = (
+		max_attempts => 4, retry_base_delay => '50ms', retry_max_delay => '200ms',
+		breaker_threshold => 3, breaker_cooldown => '1s', %o);
+	die "retry_settings: unknown setting" if keys %s != @names;
+	return map { ("globalsync.$_" => $s{$_}) } @names;
+}
+
+# track_tables(node, columns, tables...): CREATE EXTENSION globalsync, a
+# consumer test_hold (so that the change log is kept), and the tables,
+# each with those columns, tracked
+sub track_tables
+{
+	my ($node, $columns, @tables) = @_;
+	sql($node, q{
+CREATE EXTENSION globalsync;
+SELECT globalsync.register_consumer('test_hold');
+} . join('', map { "CREATE TABLE $_ ($columns); SELECT globalsync.track('$_');\n" } @tables));
+	return;
+}
+
+# crash_worker(node, when): kill -9 of the sync worker of database postgres
+# and wait for the crash restart; three tests (a worker ran, it was killed,
+# the server is back).  Returns the pid killed.
+sub crash_worker
+{
+	my ($node, $when) = @_;
+	my $pid = worker_pid($node);
+	cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
+	my $log_offset = -s $node->logfile;
+	ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid $when");
+	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
+	ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'),
+		'the server is back after the crash restart');
+	return $pid;
 }
 
 # sql(node, sql): psql in database postgres; dies on error.

@@ -314,13 +314,7 @@ sub logged
 # the server and the peers
 # --------------------------------------------------------------------
 $node = gs_node('s3_target', "restart_after_crash = on\ntimezone = 'America/New_York'\n");
-reload_conf(
-	$node,
-	'globalsync.max_attempts' => 60,
-	'globalsync.retry_base_delay' => '50ms',
-	'globalsync.retry_max_delay' => '200ms',
-	'globalsync.breaker_threshold' => 3,
-	'globalsync.breaker_cooldown' => '1s');
+reload_conf($node, retry_settings(max_attempts => 60));
 
 # s3rver: a bucket, credentials S3RVER/S3RVER, a free port
 my $s3dir = "$tmp/s3rver";

@@ -124,12 +124,7 @@ sub min9 { return $_[0] < 9 ? $_[0] : 9 }
 # --------------------------------------------------------------------
 $node = gs_node('snowflake_target', "restart_after_crash = on\n");
 ok( reload_conf(
-		$node,
-		'globalsync.max_attempts' => 60,
-		'globalsync.retry_base_delay' => '50ms',
-		'globalsync.retry_max_delay' => '300ms',
-		'globalsync.breaker_threshold' => 1000,
-		'globalsync.breaker_cooldown' => '1s'),
+		$node, retry_settings(max_attempts => 60, retry_max_delay => '300ms', breaker_threshold => 1000)),
 	'the retry settings are reloaded');
 
 # one stand-in per target, so that their modes do not mix
@@ -146,10 +141,7 @@ for my $name (qw(main async throttle sqlerr missing drop unauth wrongkey crash))
 like($sf{main}{port}, qr/^\d+$/, "the stand-in listens on 127.0.0.1:$sf{main}{port}");
 
 my @tables = qw(sfa sfb sfc sfd sfm sfe sff sfg sfh);
-sql($node, q{
-CREATE EXTENSION globalsync;
-SELECT globalsync.register_consumer('test_hold');
-} . join('', map { "CREATE TABLE $_ (id int PRIMARY KEY, facility_id text, v text, n numeric); SELECT globalsync.track('$_');\n" } @tables));
+track_tables($node, 'id int PRIMARY KEY, facility_id text, v text, n numeric', @tables);
 my $fac = sql($node, q{SELECT globalsync.add_facility('Snow Clinic', 'Asia/Kolkata')});
 
 sub sf_options
@@ -501,12 +493,7 @@ sql($node, qq{DO \$\$ BEGIN
 END \$\$;});
 ok(wait_for('deliveries to the slow stand-in', 30, sub { @{ posts($sf{crash}) } >= 5 }), 'crash: deliveries are under way');
 sample_progress();
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid in the middle of the deliveries");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server is back after the crash restart');
+crash_worker($node, 'in the middle of the deliveries');
 ok(pending_is_zero($node, $tid{sfh}, 60), 'crash: everything delivered after the restart');
 check_rows('kill -9 during deliveries', $sf{crash}, 'sfh');
 my $rerun = grep { ($_->{matched} // 0) > 0 } @{ posts($sf{crash}) };

@@ -143,14 +143,7 @@ sub sample_progress
 # the server
 # --------------------------------------------------------------------
 $node = gs_node('fhir_target', "restart_after_crash = on\n");
-ok( reload_conf(
-		$node,
-		'globalsync.max_attempts' => 4,
-		'globalsync.retry_base_delay' => '50ms',
-		'globalsync.retry_max_delay' => '200ms',
-		'globalsync.breaker_threshold' => 3,
-		'globalsync.breaker_cooldown' => '1s'),
-	'the retry settings are reloaded');
+ok(reload_conf($node, retry_settings()), 'the retry settings are reloaded');
 
 my @facs = qw(MAIN SLOW 412X ENTR 500X FULL AUTH);
 sql($node, q{
@@ -468,12 +461,7 @@ sql($node, q{DO $$ BEGIN
 END $$;});
 wait_requests($fhir, '/slow', 4, 30);
 sample_progress();
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid), deliveries are under way");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the worker $pid in the middle of a slow delivery");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server is back after the crash restart');
+crash_worker($node, 'in the middle of a slow delivery');
 ok(pending_is_zero($node, $tid{slow}, 60), 'slow: everything delivered after the crash');
 control('/slow', mode => 'ok');
 my $sids = identifiers('/slow', 'Patient');
