@@ -1,5 +1,5 @@
 
-# GsSyncTest.pm: helpers shared by the sync engine TAP tests (003..007).
+# GsSyncTest.pm: helpers shared by the sync engine TAP tests (003..012).
 #
 #  - gs_node: a cluster with globalsync preloaded, a fast tick, a file target
 #    directory inside the test's temp dir, and settings of the caller;
@@ -12,7 +12,16 @@
 #  - check_changes: the checks of a change stream against the change log
 #    (every event there, nothing extra, duplicates only identical resends,
 #    event ids increasing per row in delivery order);
-#  - final_state: the state a target rebuilds from what it received.
+#  - final_state: the state a target rebuilds from what it received;
+#  - reload_conf, retry_settings, sql_error, pending_is_zero, wait_for:
+#    settings changed by a reload, the target tests' retry settings, an
+#    error's SQLSTATE, a target with nothing pending, a bounded wait;
+#  - track_tables: the extension, a holding consumer and tracked tables;
+#  - crash_worker: kill -9 of the sync worker and the crash restart;
+#  - start_standin / stop_standin and standin_*: the loopback stand-ins of
+#    test/lib (webhook_receiver.py, s3_sigv4_receiver.py,
+#    snowflake_standin.py, fhir_standin.py, all built on standin.py): start
+#    one on a free port, read its request log, change its answers, stop it.
 #
 # Every wait is bounded: a timeout on each psql call and a deadline on each
 # poll.
@@ -22,7 +31,11 @@ package GsSyncTest;
 use strict;
 use warnings;
 
+use Cwd qw(abs_path);
 use Exporter 'import';
+use File::Basename qw(dirname);
+use HTTP::Tiny;
+use IPC::Run;
 use JSON::PP;
 use Time::HiRes qw(usleep time);
 use PostgreSQL::Test::Cluster;
@@ -31,7 +44,10 @@ use Test::More;
 
 our @EXPORT = qw(gs_node sql sql_db try_sql wait_until read_target
   check_changes final_state table_state compare_states logged_event_ids
-  worker_pid bg_send bg_wait $QUERY_TIMEOUT);
+  worker_pid bg_send bg_wait reload_conf retry_settings track_tables
+  crash_worker sql_error pending_is_zero wait_for
+  start_standin stop_standin standin_stderr standin_records standin_requests
+  wait_requests standin_control $QUERY_TIMEOUT);
 
 # bound on a single psql call
 our $QUERY_TIMEOUT = 60;
@@ -57,6 +73,69 @@ log_min_messages = 'info'
 } . ($extra // ''));
 	$node->start;
 	return $node;
+}
+
+# reload_conf(node, name => value, ...): append the settings to
+# postgresql.conf, reload, and wait (10 s at most) until the server shows
+# every one of them; true if it does.
+sub reload_conf
+{
+	my ($node, @settings) = @_;
+	my (@names, @values, $conf);
+	while (my ($name, $value) = splice(@settings, 0, 2))
+	{
+		push @names, $name;
+		push @values, $value;
+		$conf .= "$name = '$value'\n";
+	}
+	$node->append_conf('postgresql.conf', $conf);
+	$node->reload;
+	return wait_until($node, 'SELECT ' . join(q{ || ' ' || }, map { "current_setting('$_')" } @names),
+		join(' ', @values), 10);
+}
+
+# retry_settings(name => value, ...): the delivery settings of the target
+# tests (max_attempts 4, retry_base_delay 50ms, retry_max_delay 200ms,
+# breaker_threshold 3, breaker_cooldown 1s) with the names given (without
+# "globalsync.") changed, as a list for reload_conf
+sub retry_settings
+{
+	my (%o) = @_;
+	my @names = qw(max_attempts retry_base_delay retry_max_delay breaker_threshold breaker_cooldown);
+	my %s = (
+		max_attempts => 4, retry_base_delay => '50ms', retry_max_delay => '200ms',
+		breaker_threshold => 3, breaker_cooldown => '1s', %o);
+	die "retry_settings: unknown setting" if keys %s != @names;
+	return map { ("globalsync.$_" => $s{$_}) } @names;
+}
+
+# track_tables(node, columns, tables...): CREATE EXTENSION globalsync, a
+# consumer test_hold (so that the change log is kept), and the tables,
+# each with those columns, tracked
+sub track_tables
+{
+	my ($node, $columns, @tables) = @_;
+	sql($node, q{
+CREATE EXTENSION globalsync;
+SELECT globalsync.register_consumer('test_hold');
+} . join('', map { "CREATE TABLE $_ ($columns); SELECT globalsync.track('$_');\n" } @tables));
+	return;
+}
+
+# crash_worker(node, when): kill -9 of the sync worker of database postgres
+# and wait for the crash restart; three tests (a worker ran, it was killed,
+# the server is back).  Returns the pid killed.
+sub crash_worker
+{
+	my ($node, $when) = @_;
+	my $pid = worker_pid($node);
+	cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
+	my $log_offset = -s $node->logfile;
+	ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid $when");
+	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
+	ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'),
+		'the server is back after the crash restart');
+	return $pid;
 }
 
 # sql(node, sql): psql in database postgres; dies on error.
@@ -88,6 +167,41 @@ sub try_sql
 		extra_params => \@extra,
 		on_error_stop => 1);
 	return ($rc == 0, $out, $err);
+}
+
+# sql_error(node, sql, %opts of try_sql): the SQLSTATE and the text of the
+# error: ('', stderr) if there is none, '?' if psql shows no SQLSTATE
+sub sql_error
+{
+	my ($node, $q, %o) = @_;
+	my ($ok, $out, $err) = try_sql($node, "\\set VERBOSITY verbose\n$q", %o);
+	return ('', $err) if $ok;
+	my ($state) = $err =~ /ERROR:\s+([0-9A-Z]{5}):/;
+	return ($state // '?', $err);
+}
+
+# pending_is_zero(node, target id, seconds): wait (default 30 s) until
+# target_health shows no pending event for the target
+sub pending_is_zero
+{
+	my ($node, $tid, $secs) = @_;
+	return wait_until($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'},
+		'0', $secs // 30);
+}
+
+# wait_for(what, seconds, sub): poll the sub every 50 ms until it returns
+# true, at most `seconds`; 1, or 0 with a diagnostic naming what
+sub wait_for
+{
+	my ($what, $secs, $cond) = @_;
+	my $deadline = time() + $secs;
+	while (time() < $deadline)
+	{
+		return 1 if $cond->();
+		usleep(50_000);
+	}
+	diag("waited ${secs}s in vain for $what");
+	return 0;
 }
 
 # wait_until(node, sql, expected, seconds, db): poll every 100 ms until the
@@ -391,6 +505,115 @@ sub compare_states
 		diag(scalar(@differ) . " differ, e.g.\n" . join("\n", @differ[0 .. ($#differ < 9 ? $#differ : 9)])) if @differ;
 	}
 	return $ok;
+}
+
+# --------------------------------------------------------------------
+# the loopback stand-ins of test/lib
+# --------------------------------------------------------------------
+my $LIB = dirname(abs_path(__FILE__));
+my $PYTHON = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
+my $http = HTTP::Tiny->new(timeout => 10);
+
+# start_standin(name, script, %o): test/lib/<script> on 127.0.0.1 on a free
+# port, in a directory of its own (its port file, request log, stdout and
+# stderr); waits (15 s at most) for the port file and dies if none comes.
+# o: command => [sub-command before the options], args => [options after
+# --port 0 --port-file --log --max-lifetime], lifetime (seconds, default
+# 600), scheme (of base, default http), control (the path of its control
+# endpoint, default /__control).
+# Returns {name, h (IPC::Run), port, base (scheme://127.0.0.1:port), log,
+# dir, control}.
+sub start_standin
+{
+	my ($name, $script, %o) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir("standin_$name");
+	my @cmd = (
+		$PYTHON, "$LIB/$script", @{ $o{command} // [] },
+		'--port', '0', '--port-file', "$dir/port", '--log', "$dir/requests.jsonl",
+		'--max-lifetime', $o{lifetime} // 600, @{ $o{args} // [] });
+	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', "$dir/stdout", '2>', "$dir/stderr");
+	my $port;
+	for (my $i = 0; $i < 150; $i++)
+	{
+		# the stand-in writes the file through a rename: never half of it
+		if (-s "$dir/port")
+		{
+			$port = slurp_file("$dir/port");
+			chomp $port;
+			last;
+		}
+		usleep(100_000);
+	}
+	die "stand-in $name ($script) did not start: " . (-f "$dir/stderr" ? slurp_file("$dir/stderr") : '')
+	  unless $port;
+	return {
+		name => $name, h => $h, port => $port, dir => $dir, log => "$dir/requests.jsonl",
+		base => ($o{scheme} // 'http') . "://127.0.0.1:$port",
+		control => $o{control} // '/__control'
+	};
+}
+
+# stop_standin(stand-in, label): SIGTERM (SIGKILL after 5 s); one test: it
+# exited with status 0
+sub stop_standin
+{
+	my ($s, $label) = @_;
+	$label //= "stand-in $s->{name}";
+	my $killed = $s->{h}->kill_kill(grace => 5);
+	my @res = $s->{h}->full_results;
+	return is(($killed ? 'needed SIGKILL, ' : '') . "@res", '0', "$label exits with status 0 on SIGTERM");
+}
+
+# standin_stderr(stand-in): what it wrote to stderr
+sub standin_stderr
+{
+	my ($s) = @_;
+	return -f "$s->{dir}/stderr" ? slurp_file("$s->{dir}/stderr") : '';
+}
+
+# standin_records(stand-in, kind): the records of its log (of that kind, if
+# given), in log order; a line still being written is left out
+sub standin_records
+{
+	my ($s, $kind) = @_;
+	my @out;
+	open(my $fh, '<', $s->{log}) or return [];
+	while (my $l = <$fh>)
+	{
+		next unless $l =~ /\n\z/;
+		my $e = eval { decode_json($l) } or next;
+		push @out, $e if !defined $kind || ($e->{kind} // '') eq $kind;
+	}
+	close $fh;
+	return \@out;
+}
+
+# standin_requests(stand-in, path): the requests it logged (of that path,
+# if given), in the order it numbered them (seq)
+sub standin_requests
+{
+	my ($s, $path) = @_;
+	return [ sort { $a->{seq} <=> $b->{seq} }
+		  grep { !defined $path || $_->{path} eq $path } @{ standin_records($s, 'request') } ];
+}
+
+# wait_requests(stand-in, path, n, seconds): until it logged n requests of
+# the path
+sub wait_requests
+{
+	my ($s, $path, $n, $secs) = @_;
+	return wait_for("$n requests on $path", $secs, sub { @{ standin_requests($s, $path) } >= $n });
+}
+
+# standin_control(stand-in, {settings}): POST them to its control endpoint;
+# its answer (the configuration), decoded; dies if it refuses
+sub standin_control
+{
+	my ($s, $settings) = @_;
+	my $res = $http->post("$s->{base}$s->{control}",
+		{ content => encode_json($settings), headers => { 'content-type' => 'application/json' } });
+	die "control of stand-in $s->{name} failed: $res->{status} $res->{content}" unless $res->{success};
+	return decode_json($res->{content});
 }
 
 1;

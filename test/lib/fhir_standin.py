@@ -72,21 +72,17 @@ It exits 0 on SIGTERM or SIGINT, when its parent goes away, and after
 import argparse
 import copy
 import json
-import os
-import signal
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin
 
 MODES = ("ok", "fail500", "reject400_if", "entry_fail_if", "hang", "gone410", "slow")
 SETTING_KEYS = ("mode", "marker", "hang_seconds", "slow_ms", "delay_ms", "count", "then")
 DEFAULTS = {"mode": "ok", "marker": "POISON", "hang_seconds": 30, "slow_ms": 500,
             "delay_ms": 0, "count": None, "then": "ok"}
 FHIR_JSON = "application/fhir+json"
-
-STOP = threading.Event()
 
 
 class TxError(Exception):
@@ -152,65 +148,15 @@ def has_identifier(res, system, value):
     return False
 
 
-class State:
+class State(standin.Modes):
+    """Settings (standin.Modes, per base path), the stores and the log."""
+
     def __init__(self, args):
-        self.lock = threading.Lock()
+        super().__init__(MODES, DEFAULTS, SETTING_KEYS)
         self.token = args.token
-        self.defaults = dict(DEFAULTS)
-        self.paths = {}
         self.stores = {}        # base -> {"Type": {id: resource}}
         self.next_id = 1
-        self.seq = 0
-        self.log = open(args.log, "a", encoding="utf-8")
-
-    def write(self, rec):
-        with self.lock:
-            self.log.write(json.dumps(rec, sort_keys=True) + "\n")
-            self.log.flush()
-
-    @staticmethod
-    def _clean(d):
-        out = {k: d[k] for k in SETTING_KEYS if k in d}
-        for k in ("mode", "then"):
-            if k in out and out[k] not in MODES:
-                raise ValueError(f"unknown mode {out[k]!r}")
-        return out
-
-    def control(self, req):
-        with self.lock:
-            path = req.get("path")
-            new = self._clean(req)
-            if path is None:
-                if req.get("reset"):
-                    self.defaults = dict(DEFAULTS)
-                    self.paths = {}
-                self.defaults.update(new)
-            else:
-                cur = {} if req.get("reset") else self.paths.get(path, {})
-                cur.update(new)
-                self.paths[path] = cur
-            return {"defaults": self.defaults, "paths": self.paths}
-
-    def decide(self, path):
-        with self.lock:
-            target = self.paths.get(path)
-            if target is None or "mode" not in target:
-                target = self.defaults
-            eff = dict(self.defaults)
-            eff.update(self.paths.get(path, {}))
-            if target.get("count") is not None:
-                if target["count"] <= 0:
-                    target["mode"] = target.get("then") or "ok"
-                    target["count"] = None
-                    eff["mode"] = target["mode"]
-                else:
-                    target["count"] -= 1
-                    eff["mode"] = target["mode"]
-                    if target["count"] == 0:
-                        target["mode"] = target.get("then") or "ok"
-                        target["count"] = None
-            self.seq += 1
-            return eff, self.seq
+        self.log = standin.JsonLog(args.log)
 
     def new_id(self):
         # under self.lock
@@ -311,29 +257,11 @@ class State:
         return out
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(standin.Handler):
     server_version = "gs-fhir-standin/1"
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-
-    def log_message(self, fmt, *args):
-        pass
 
     def _send(self, status, obj, ctype=FHIR_JSON):
-        data = (json.dumps(obj, sort_keys=True) + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
-        return data.decode()
-
-    def _read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+        return self.answer_json(status, obj, ctype)
 
     def do_GET(self):
         st = self.server.state
@@ -343,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, st.dump((q.get("base") or ["/fhir"])[0]), "application/json")
             return
         if u.path == "/__control":
-            self._send(200, {"defaults": st.defaults, "paths": st.paths}, "application/json")
+            self._send(200, st.config(), "application/json")
             return
         base, _, rtype = u.path.rpartition("/")
         if rtype not in ("Patient", "Organization") or "identifier" not in q:
@@ -358,16 +286,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         st = self.server.state
         u = urllib.parse.urlsplit(self.path)
-        raw = self._read_body()
-        if u.path in ("/__control", "/__seed"):
+        raw = self.read_body()
+        if u.path == "/__control":
+            self.answer_control(st, raw)
+            return
+        if u.path == "/__seed":
             try:
                 req = json.loads(raw or b"{}")
                 if not isinstance(req, dict):
                     raise ValueError("a JSON object is needed")
-                if u.path == "/__control":
-                    self._send(200, st.control(req), "application/json")
-                else:
-                    self._send(200, st.seed(req.get("base") or "/fhir", req["resource"]), "application/json")
+                self._send(200, st.seed(req.get("base") or "/fhir", req["resource"]), "application/json")
             except (ValueError, KeyError) as e:
                 self._send(400, {"error": str(e)}, "application/json")
             return
@@ -423,14 +351,11 @@ class Handler(BaseHTTPRequestHandler):
         except TxError as e:
             status, body = e.status, outcome(e.code, e.diagnostics)
         resp_text = json.dumps(body, sort_keys=True)
-        st.write({"kind": "request", "seq": seq, "time": t0, "method": "POST", "path": u.path,
+        st.log.write({"kind": "request", "seq": seq, "time": t0, "method": "POST", "path": u.path,
                   "query": u.query, "headers": headers, "body": text, "mode": mode,
                   "status": "hang" if mode == "hang" else status, "response": resp_text})
-        if delay:
-            STOP.wait(delay)
-            if STOP.is_set():
-                self.close_connection = True
-                return
+        if delay and not self.pause(delay):
+            return
         self._send(status, body)
 
     def do_PUT(self):
@@ -439,55 +364,13 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = do_PUT
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--log", required=True)
+    standin.add_server_args(ap)
     ap.add_argument("--token")
-    ap.add_argument("--max-lifetime", type=float, default=900)
     args = ap.parse_args()
 
-    state = State(args)
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.state = state
-    port = server.server_address[1]
-    state.write({"kind": "start", "port": port, "pid": os.getpid()})
-
-    def on_signal(signum, frame):
-        STOP.set()
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, on_signal)
-    th = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    th.start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, args.port_file)
-
-    parent = os.getppid()
-    deadline = time.monotonic() + args.max_lifetime
-    while not STOP.wait(0.2):
-        if time.monotonic() > deadline or os.getppid() != parent:
-            STOP.set()
-    server.shutdown()
-    server.server_close()
-    state.write({"kind": "stop"})
-    state.log.close()
-    return 0
+    return standin.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

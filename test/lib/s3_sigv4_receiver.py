@@ -70,24 +70,23 @@ import hmac
 import json
 import os
 import re
-import signal
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-STOP = threading.Event()
+import standin
+
 MODES = ("ok", "slow", "fail500", "fail503", "bad400_if", "badetag")
 AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,\s*"
     r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$")
+DEFAULTS = {"mode": "ok", "count": None, "then": "ok", "marker": "POISON", "slow_ms": 800}
 
 
 def xml_error(code, message):
@@ -106,94 +105,51 @@ def reference_signature(method, url, headers, body, amz_date, key_id, secret,
     return auth.signature(sts, req), canonical
 
 
-class State:
+class State(standin.Modes):
+    """Settings (standin.Modes, one set for every PUT), requests per mode
+    answered, the log."""
+
     def __init__(self, args):
+        super().__init__(MODES, DEFAULTS)
         self.args = args
-        self.lock = threading.Lock()
-        self.settings = {"mode": "ok", "count": None, "then": "ok",
-                         "marker": "POISON", "slow_ms": 800}
-        self.seq = 0
         self.counts = {}
-        self.log = open(args.log, "a", encoding="utf-8")
+        self.log = standin.JsonLog(args.log)
         os.makedirs(args.store, exist_ok=True)
 
-    def write(self, rec):
-        with self.lock:
-            self.log.write(json.dumps(rec, sort_keys=True) + "\n")
-            self.log.flush()
-
-    def control(self, req):
-        with self.lock:
-            if req.get("reset"):
-                self.settings = {"mode": "ok", "count": None, "then": "ok",
-                                 "marker": "POISON", "slow_ms": 800}
-            for k in ("mode", "count", "then", "marker", "slow_ms"):
-                if k in req:
-                    if k in ("mode", "then") and req[k] not in MODES:
-                        raise ValueError(f"unknown mode {req[k]!r}")
-                    self.settings[k] = req[k]
-            return {"settings": self.settings, "counts": self.counts}
+    def _config(self):
+        return {"settings": self.defaults, "counts": self.counts}
 
     def decide(self):
         with self.lock:
-            self.seq += 1
-            s = dict(self.settings)
-            if self.settings.get("count") is not None:
-                self.settings["count"] -= 1
-                if self.settings["count"] <= 0:
-                    self.settings["mode"] = self.settings.get("then") or "ok"
-                    self.settings["count"] = None
+            s, seq = self._take(None)
             self.counts[s["mode"]] = self.counts.get(s["mode"], 0) + 1
-            return s, self.seq
+            return s, seq
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(standin.Handler):
     server_version = "gs-s3-receiver/1"
-    protocol_version = "HTTP/1.1"     # answers Expect: 100-continue
-    timeout = 60
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def _answer(self, status, body, headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/xml" if body.startswith(b"<?xml") else "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except OSError:
-            self.close_connection = True
-
-    def _read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+    def _error(self, status, code, message):
+        self.answer(status, xml_error(code, message), "application/xml")
 
     def do_GET(self):
         if self.path == "/__control":
-            self._answer(200, json.dumps(self.server.state.control({})).encode())
+            self.answer_json(200, self.server.state.config())
         else:
-            self._answer(405, xml_error("MethodNotAllowed", "only PUT"))
+            self._error(405, "MethodNotAllowed", "only PUT")
 
     def do_POST(self):
-        body = self._read_body()
+        body = self.read_body()
         if self.path != "/__control":
-            self._answer(405, xml_error("MethodNotAllowed", "only PUT"))
+            self._error(405, "MethodNotAllowed", "only PUT")
             return
-        try:
-            cfg = self.server.state.control(json.loads(body or b"{}"))
-        except ValueError as e:
-            self._answer(400, json.dumps({"error": str(e)}).encode())
-            return
-        self._answer(200, json.dumps(cfg).encode())
+        self.answer_control(self.server.state, body)
 
     def do_PUT(self):
         st = self.server.state
         a = st.args
         t0 = time.time()
-        body = self._read_body()
+        body = self.read_body()
         headers = {}
         for k, v in self.headers.items():
             k = k.lower()
@@ -249,16 +205,13 @@ class Handler(BaseHTTPRequestHandler):
             status = 200
         rec["code"] = code
         rec["status"] = status
-        st.write(rec)
+        st.log.write(rec)
         if code is not None:
-            self._answer(status, xml_error(code, msg))
+            self._error(status, code, msg)
             return
-        if mode == "slow":
-            STOP.wait(float(eff["slow_ms"]) / 1000.0)
-            if STOP.is_set():
-                self.close_connection = True
-                return
-        self._answer(200, b"", [("ETag", etag)])
+        if mode == "slow" and not self.pause(float(eff["slow_ms"]) / 1000.0):
+            return
+        self.answer(200, b"", "application/json", [("ETag", etag)])
 
     def _check(self, a, body, headers, host, raw_path, rec):
         auth = headers.get("authorization", "")
@@ -308,46 +261,13 @@ class Handler(BaseHTTPRequestHandler):
         return 200, None, None
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def handle_error(self, request, client_address):
-        # a client that goes away (the server under test is stopped) is expected
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
+class Server(standin.Server):
+    # a client that goes away (the server under test is stopped) is expected
+    quiet_errors = (ConnectionError, TimeoutError)
 
 
 def serve(args):
-    state = State(args)
-    srv = Server(("127.0.0.1", args.port), Handler)
-    srv.state = state
-    srv.timeout = 1
-    port = srv.server_address[1]
-    state.write({"kind": "start", "port": port})
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
-
-    def stop(*_):
-        STOP.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    parent = os.getppid()
-    deadline = time.time() + args.max_lifetime
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    t.start()
-    while not STOP.is_set() and time.time() < deadline and os.getppid() == parent:
-        STOP.wait(0.5)
-    STOP.set()
-    srv.shutdown()
-    state.write({"kind": "stop"})
-    return 0
+    return standin.serve(args, Handler, State(args), server_class=Server)
 
 
 def put(args):
@@ -385,16 +305,13 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve")
-    s.add_argument("--log", required=True)
+    standin.add_server_args(s)
     s.add_argument("--store", required=True)
     s.add_argument("--bucket", required=True)
     s.add_argument("--access-key-id", required=True)
     s.add_argument("--secret-access-key", required=True)
     s.add_argument("--session-token")
     s.add_argument("--region", default="us-east-1")
-    s.add_argument("--port", type=int, default=0)
-    s.add_argument("--port-file")
-    s.add_argument("--max-lifetime", type=float, default=900)
     c = sub.add_parser("put")
     c.add_argument("--url", required=True)
     c.add_argument("--access-key-id", required=True)

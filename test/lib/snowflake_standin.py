@@ -84,20 +84,16 @@ import base64
 import datetime
 import hashlib
 import json
-import os
 import re
-import signal
-import socket
-import struct
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+
+import standin
 
 MODES = ("ok", "async", "sql_error", "table_missing", "throttle", "drop",
          "unauthorized", "slow")
@@ -106,7 +102,6 @@ DEFAULTS = {"mode": "ok", "count": None, "then": "ok", "marker": "POISON",
             "code": "100038", "sqlstate": "22018"}
 COLUMNS = ["event_key", "batch_id", "target_id", "event_id", "table_name",
            "op", "pk", "row_data", "old_data", "facility_id", "captured_at"]
-STOP = threading.Event()
 
 STATEMENT_RE = re.compile(
     r"^MERGE INTO (?P<table>\S+) t USING \(SELECT (?P<select>.+?) FROM VALUES "
@@ -148,9 +143,12 @@ def split_top(s):
     return out
 
 
-class State:
+class State(standin.Modes):
+    """Settings (standin.Modes, one set for every statement request), the
+    table, the stored results, the log."""
+
     def __init__(self, args):
-        self.lock = threading.Lock()
+        super().__init__(MODES, DEFAULTS)
         self.args = args
         with open(args.public_key, "rb") as f:
             self.pub = serialization.load_pem_public_key(f.read())
@@ -160,46 +158,14 @@ class State:
         acc = args.account.split(".")[0].upper()
         self.sub = f"{acc}.{args.user.upper()}"
         self.iss = f"{self.sub}.SHA256:{fp}"
-        self.settings = dict(DEFAULTS)
         self.rows = {}            # event_key -> row
         self.results = {}         # requestId -> (body sha, status, answer)
         self.handles = {}         # handle -> {"left": n, "answer": {...}}
         self.counts = {"requests": 0, "statements_run": 0}
-        self.seq = 0
-        self.log = open(args.log, "a", encoding="utf-8")
+        self.log = standin.JsonLog(args.log)
 
-    def write(self, rec):
-        with self.lock:
-            self.log.write(json.dumps(rec, sort_keys=True) + "\n")
-            self.log.flush()
-
-    def control(self, req):
-        with self.lock:
-            if req.get("reset"):
-                self.settings = dict(DEFAULTS)
-            for k, v in req.items():
-                if k in DEFAULTS:
-                    self.settings[k] = v
-            if self.settings["mode"] not in MODES or self.settings["then"] not in MODES:
-                raise ValueError("unknown mode")
-            return dict(self.settings, **self.counts)
-
-    def decide(self):
-        """The settings for one statement request (consumes a count)."""
-        with self.lock:
-            eff = dict(self.settings)
-            if self.settings["count"] is not None:
-                if self.settings["count"] <= 0:
-                    self.settings["mode"] = self.settings["then"]
-                    self.settings["count"] = None
-                    eff["mode"] = self.settings["mode"]
-                else:
-                    self.settings["count"] -= 1
-                    if self.settings["count"] == 0:
-                        self.settings["mode"] = self.settings["then"]
-                        self.settings["count"] = None
-            self.seq += 1
-            return eff, self.seq
+    def _config(self):
+        return dict(self.defaults, **self.counts)
 
     # ---- checks -----------------------------------------------------
     def check_jwt(self, headers, rec):
@@ -423,37 +389,17 @@ def error_body(code, sqlstate, message, handle=None):
     return d
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(standin.Handler):
     server_version = "gs-snowflake-standin/1"
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-
-    def log_message(self, fmt, *args):
-        pass
 
     def _send(self, status, obj, extra=()):
-        data = (json.dumps(obj) + "\n").encode()
-        self.send_response(status)
-        for k, v in extra:
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except OSError:
-            self.close_connection = True
-
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+        self.answer(status, (json.dumps(obj) + "\n").encode(), "application/json", extra)
 
     def do_GET(self):
         st = self.server.state
         u = urlsplit(self.path)
         if u.path == "/_control":
-            with st.lock:
-                self._send(200, dict(st.settings, **st.counts))
+            self._send(200, st.config())
             return
         if u.path == "/_rows":
             with st.lock:
@@ -465,14 +411,10 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         u = urlsplit(self.path)
         if u.path == "/_control":
-            try:
-                req = json.loads(self._body() or b"{}")
-                self._send(200, st.control(req))
-            except (ValueError, AttributeError) as e:
-                self._send(400, {"error": str(e)})
+            self.answer_control(st, self.read_body())
             return
         if u.path == "/_clear":
-            self._body()
+            self.read_body()
             with st.lock:
                 st.rows.clear()
                 st.results.clear()
@@ -483,7 +425,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _statement_request(self, method, u):
         st = self.server.state
-        raw = self._body() if method == "POST" else b""
+        raw = self.read_body() if method == "POST" else b""
         headers = {}
         for k, v in self.headers.items():
             headers[k.lower()] = v
@@ -503,17 +445,12 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.seq += 1
                 rec["seq"] = st.seq
-        st.write(rec)
+        st.log.write(rec)
         if status == "dropped":
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-            except OSError:
-                pass
+            standin.reset_connection(self)
             return
         if rec.get("mode") == "slow":
-            STOP.wait(rec.get("slow_ms", 300) / 1000.0)
+            standin.STOP.wait(rec.get("slow_ms", 300) / 1000.0)
         self._send(status, obj, extra)
 
     def _decide(self, method, u, raw, headers, rec):
@@ -618,22 +555,9 @@ class Handler(BaseHTTPRequestHandler):
         return 200, ans, ()
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        super().handle_error(request, client_address)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--log", required=True)
+    standin.add_server_args(ap)
     ap.add_argument("--public-key", required=True)
     ap.add_argument("--account", required=True)
     ap.add_argument("--user", required=True)
@@ -642,35 +566,9 @@ def main():
     ap.add_argument("--schema")
     ap.add_argument("--warehouse")
     ap.add_argument("--role")
-    ap.add_argument("--max-lifetime", type=float, default=900)
     args = ap.parse_args()
 
-    state = State(args)
-    srv = Server(("127.0.0.1", args.port), Handler)
-    srv.state = state
-    port = srv.server_address[1]
-    state.write({"kind": "start", "port": port})
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, args.port_file)
-
-    def stop(*_):
-        STOP.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    t.start()
-    parent = os.getppid()
-    deadline = time.time() + args.max_lifetime
-    while not STOP.is_set() and time.time() < deadline and os.getppid() == parent:
-        STOP.wait(0.5)
-    srv.shutdown()
-    srv.server_close()
-    state.write({"kind": "stop"})
-    return 0
+    return standin.serve(args, Handler, State(args))
 
 
 if __name__ == "__main__":

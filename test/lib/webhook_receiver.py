@@ -73,14 +73,11 @@ import hashlib
 import hmac
 import json
 import os
-import signal
-import socket
 import ssl
-import struct
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin
 
 MODES = ("ok", "fail500", "fail429", "gone410", "bad400", "bad400_if",
          "hang", "close", "slow")
@@ -88,8 +85,6 @@ SETTING_KEYS = ("mode", "retry_after", "marker", "hang_seconds", "slow_ms",
                 "count", "then")
 DEFAULTS = {"mode": "ok", "retry_after": 1, "marker": "POISON",
             "hang_seconds": 30, "slow_ms": 500, "count": None, "then": "ok"}
-
-STOP = threading.Event()
 
 
 def signing_key(secret):
@@ -105,65 +100,23 @@ def sign(key, msg_id, ts, body):
     return "v1," + base64.b64encode(mac.digest()).decode()
 
 
-class State:
-    """Settings and the log; every access under one lock."""
+class State(standin.Modes):
+    """Settings (standin.Modes, per request path), requests per path and the
+    log."""
 
     def __init__(self, args):
-        self.lock = threading.Lock()
+        super().__init__(MODES, DEFAULTS, SETTING_KEYS)
         self.key = signing_key(args.secret) if args.secret else None
-        self.defaults = dict(DEFAULTS)
         if args.mode:
             self.defaults["mode"] = args.mode
-        self.paths = {}
         self.counts = {}
-        self.seq = 0
-        self.log = open(args.log, "a", encoding="utf-8")
+        self.log = standin.JsonLog(args.log)
         self.control_file = args.control_file
         self.control_sig = None
-
-    def write(self, rec):
-        with self.lock:
-            self._write(rec)
-
-    def _write(self, rec):
-        self.log.write(json.dumps(rec, sort_keys=True) + "\n")
-        self.log.flush()
-
-    @staticmethod
-    def _clean(d):
-        out = {}
-        for k in SETTING_KEYS:
-            if k in d:
-                out[k] = d[k]
-        if "mode" in out and out["mode"] not in MODES:
-            raise ValueError(f"unknown mode {out['mode']!r}")
-        if "then" in out and out["then"] not in MODES:
-            raise ValueError(f"unknown mode {out['then']!r}")
-        return out
-
-    def control(self, req):
-        """Apply a control request (a dict); returns the configuration."""
-        with self.lock:
-            path = req.get("path")
-            new = self._clean(req)
-            if path is None:
-                if req.get("reset"):
-                    self.defaults = dict(DEFAULTS)
-                    self.paths = {}
-                self.defaults.update(new)
-            else:
-                cur = {} if req.get("reset") else self.paths.get(path, {})
-                cur.update(new)
-                self.paths[path] = cur
-            return self._config()
 
     def _config(self):
         return {"defaults": self.defaults, "paths": self.paths,
                 "requests": self.counts}
-
-    def config(self):
-        with self.lock:
-            return self._config()
 
     def _reload_control_file(self):
         if not self.control_file:
@@ -179,8 +132,8 @@ class State:
             with open(self.control_file, encoding="utf-8") as f:
                 data = json.load(f)
             defaults = dict(DEFAULTS)
-            defaults.update(self._clean(data))
-            paths = {p: self._clean(v) for p, v in (data.get("paths") or {}).items()}
+            defaults.update(self.clean(data))
+            paths = {p: self.clean(v) for p, v in (data.get("paths") or {}).items()}
         except (OSError, ValueError) as e:
             sys.stderr.write(f"webhook_receiver: bad control file: {e}\n")
             return
@@ -193,33 +146,11 @@ class State:
         with self.lock:
             self._reload_control_file()
             self.counts[path] = self.counts.get(path, 0) + 1
-            target = self.paths.get(path)
-            if target is None or "mode" not in target:
-                target = self.defaults
-            eff = dict(self.defaults)
-            eff.update(self.paths.get(path, {}))
-            if target.get("count") is not None:
-                if target["count"] <= 0:
-                    target["mode"] = target.get("then") or "ok"
-                    target["count"] = None
-                    eff["mode"] = target["mode"]
-                else:
-                    target["count"] -= 1
-                    eff["mode"] = target["mode"]
-                    if target["count"] == 0:
-                        target["mode"] = target.get("then") or "ok"
-                        target["count"] = None
-            self.seq += 1
-            return eff, self.seq
+            return self._take(path)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(standin.Handler):
     server_version = "gs-webhook-receiver/1"
-    protocol_version = "HTTP/1.1"
-    timeout = 60  # on the socket: no read blocks forever
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
 
     def setup(self):
         super().setup()
@@ -228,24 +159,15 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 conn.do_handshake()
             except (ssl.SSLError, OSError) as e:
-                self.server.state.write({"kind": "tls_error", "time": time.time(),
-                                         "error": str(e)})
+                self.server.state.log.write({"kind": "tls_error", "time": time.time(),
+                                             "error": str(e)})
                 raise
 
     # ---- control -------------------------------------------------------
-    def _send_json(self, status, obj):
-        data = (json.dumps(obj, sort_keys=True) + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
-        return self.rfile.read(n) if n > 0 else b""
+        return self.read_body()
 
     def _read_chunked(self):
         out = bytearray()
@@ -267,22 +189,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.split("?")[0] == "/__control":
-            self._send_json(200, self.server.state.config())
+            self.answer_json(200, self.server.state.config())
         else:
             self._handle("GET")
 
     def do_POST(self):
         if self.path.split("?")[0] == "/__control":
-            body = self._read_body()
-            try:
-                req = json.loads(body or b"{}")
-                if not isinstance(req, dict):
-                    raise ValueError("a JSON object is needed")
-                cfg = self.server.state.control(req)
-            except ValueError as e:
-                self._send_json(400, {"error": str(e)})
-                return
-            self._send_json(200, cfg)
+            self.answer_control(self.server.state, self._read_body())
             return
         self._handle("POST")
 
@@ -354,7 +267,7 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "slow":
             delay_ms = int(eff["slow_ms"])
 
-        st.write({
+        st.log.write({
             "kind": "request", "seq": seq, "time": t0, "method": method,
             "path": path, "headers": headers, "body": text, "raw_len": len(raw),
             "gzip": is_gzip, "gunzip_error": gunzip_error,
@@ -366,99 +279,26 @@ class Handler(BaseHTTPRequestHandler):
         })
 
         if mode == "close":
-            self.close_connection = True
-            try:
-                # RST rather than FIN: the client sees the connection reset
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-            except OSError:
-                pass
+            standin.reset_connection(self)
             return
-        if delay_ms:
-            STOP.wait(delay_ms / 1000.0)
-            if STOP.is_set():
-                self.close_connection = True
-                return
+        if delay_ms and not self.pause(delay_ms / 1000.0):
+            return
         if status == "hang":
             status = 200
-        self.send_response(status)
-        for k, v in extra_headers:
-            self.send_header(k, v)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(resp_body)))
-        self.end_headers()
-        try:
-            self.wfile.write(resp_body)
-        except OSError:
-            self.close_connection = True
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def handle_error(self, request, client_address):
-        # a client that went away (timeout, reset) is normal here
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (OSError, ssl.SSLError)):
-            return
-        super().handle_error(request, client_address)
+        self.answer(status, resp_body, "text/plain", extra_headers)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--log", required=True)
+    standin.add_server_args(ap)
     ap.add_argument("--secret")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--control-file")
     ap.add_argument("--mode", choices=MODES)
-    ap.add_argument("--max-lifetime", type=float, default=900)
     args = ap.parse_args()
 
-    state = State(args)
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.state = state
-    tls = bool(args.cert)
-    if tls:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        # the handshake runs in the request's thread (Handler.setup), so a
-        # client that stalls it cannot block the accept loop
-        server.socket = ctx.wrap_socket(server.socket, server_side=True,
-                                        do_handshake_on_connect=False)
-    port = server.server_address[1]
-    state.write({"kind": "start", "port": port, "tls": tls, "pid": os.getpid()})
-
-    def on_signal(signum, frame):
-        STOP.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-
-    th = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                          daemon=True)
-    th.start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, args.port_file)
-
-    parent = os.getppid()
-    deadline = time.monotonic() + args.max_lifetime
-    while not STOP.wait(0.2):
-        if time.monotonic() > deadline or os.getppid() != parent:
-            STOP.set()
-    server.shutdown()
-    server.server_close()
-    state.write({"kind": "stop"})
-    state.log.close()
-    return 0
+    return standin.serve(args, Handler, State(args), cert=args.cert, key=args.key)
 
 
 if __name__ == "__main__":

@@ -80,97 +80,12 @@ use Test::More;
 use GsSyncTest;
 
 my $J = JSON::PP->new->canonical(1);
-my $RECEIVER = abs_path(dirname(__FILE__) . '/../lib/webhook_receiver.py');
-my $PYTHON = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $node;
 
 # --------------------------------------------------------------------
-# receivers
+# the requests a receiver got
 # --------------------------------------------------------------------
-my @receivers;
-
-# start_receiver(name, %opts: secret, cert, key): a receiver on 127.0.0.1
-# on a free port; returns {h, port, log, base, name}
-sub start_receiver
-{
-	my ($name, %o) = @_;
-	my $dir = "$tmp/rcv-$name";
-	mkdir $dir or die "mkdir $dir: $!";
-	my @cmd = ($PYTHON, $RECEIVER, '--port', '0', '--port-file', "$dir/port",
-		'--log', "$dir/requests.jsonl", '--max-lifetime', '600');
-	push @cmd, '--secret', $o{secret} if $o{secret};
-	push @cmd, '--cert', $o{cert}, '--key', $o{key} if $o{cert};
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', "$dir/stdout", '2>', "$dir/stderr");
-	my $port;
-	for (my $i = 0; $i < 150 && !defined $port; $i++)
-	{
-		if (-s "$dir/port")
-		{
-			$port = slurp_file("$dir/port");
-			chomp $port;
-			last;
-		}
-		usleep(100_000);
-	}
-	die "receiver $name did not start: " . (-f "$dir/stderr" ? slurp_file("$dir/stderr") : '') unless $port;
-	my $r = {
-		h => $h, port => $port, log => "$dir/requests.jsonl", name => $name, dir => $dir,
-		base => ($o{cert} ? 'https' : 'http') . "://127.0.0.1:$port"
-	};
-	push @receivers, $r;
-	return $r;
-}
-
-# control(receiver, {settings}): POST /__control (plain http receivers)
-my $http = HTTP::Tiny->new(timeout => 10);
-
-sub control
-{
-	my ($r, $settings) = @_;
-	my $res = $http->post("$r->{base}/__control",
-		{ content => encode_json($settings), headers => { 'content-type' => 'application/json' } });
-	die "control of receiver $r->{name} failed: $res->{status} $res->{content}" unless $res->{success};
-	return decode_json($res->{content});
-}
-
-# log_records(receiver, kind): every record of that kind, in log order
-sub log_records
-{
-	my ($r, $kind) = @_;
-	my @out;
-	open(my $fh, '<', $r->{log}) or return [];
-	while (my $l = <$fh>)
-	{
-		next unless $l =~ /\n\z/;    # a line being written
-		my $e = eval { decode_json($l) } or next;
-		push @out, $e if ($e->{kind} // '') eq $kind;
-	}
-	close $fh;
-	return \@out;
-}
-
-# requests(receiver, path): the requests of one path, in arrival order
-sub requests
-{
-	my ($r, $path) = @_;
-	return [ sort { $a->{seq} <=> $b->{seq} } grep { $_->{path} eq $path } @{ log_records($r, 'request') } ];
-}
-
-# wait_requests(receiver, path, n, secs): until the receiver saw n requests
-sub wait_requests
-{
-	my ($r, $path, $n, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		return 1 if @{ requests($r, $path) } >= $n;
-		usleep(100_000);
-	}
-	diag("no $n requests on $path after ${secs}s");
-	return 0;
-}
-
 sub accepted { return [ grep { ($_->{status} // '') eq '200' } @{ $_[0] } ] }
 
 # events_of(request): (events arrayref or undef, envelope or undef)
@@ -200,32 +115,11 @@ sub canon_events
 	return $J->encode([ map { my %c = %$_; delete $c{batch_id}; \%c } @$ev ]);
 }
 
-# the SQLSTATE and text of an error: (sqlstate or '' if no error, stderr)
-sub sql_error
-{
-	my ($q, %o) = @_;
-	my ($ok, $out, $err) = try_sql($node, "\\set VERBOSITY verbose\n$q", %o);
-	return ('', $err) if $ok;
-	my ($state) = $err =~ /ERROR:\s+([0-9A-Z]{5}):/;
-	return ($state // '?', $err);
-}
-
 # --------------------------------------------------------------------
 # the server and the receivers
 # --------------------------------------------------------------------
 $node = gs_node('http_target', "restart_after_crash = on\n");
-$node->append_conf(
-	'postgresql.conf', q{
-globalsync.max_attempts = 4
-globalsync.retry_base_delay = '50ms'
-globalsync.retry_max_delay = '200ms'
-globalsync.breaker_threshold = 3
-globalsync.breaker_cooldown = '1s'
-});
-$node->reload;
-ok( wait_until($node, q{SELECT current_setting('globalsync.max_attempts') || ' ' || current_setting('globalsync.retry_base_delay')},
-		'4 50ms', 10),
-	'the retry settings are reloaded');
+ok(reload_conf($node, retry_settings()), 'the retry settings are reloaded');
 
 # a secret for the signed targets: whsec_ + base64 of 32 random bytes, in a
 # file the server reads, so that no statement text holds it
@@ -257,17 +151,18 @@ ok( PostgreSQL::Test::Utils::run_log(
 		  '-CAcreateserial', '-out', "$ca/srv.crt", '-days', '2', '-extfile', "$ca/ext.cnf" ]),
 	'openssl made a CA and a server certificate for 127.0.0.1');
 
-my $rcv = start_receiver('plain', secret => $secret);
-my $tls = start_receiver('tls', secret => $secret, cert => "$ca/srv.crt", key => "$ca/srv.key");
+my $rcv = start_standin('plain', 'webhook_receiver.py', args => [ '--secret', $secret ]);
+my $tls = start_standin(
+	'tls', 'webhook_receiver.py',
+	scheme => 'https',
+	args => [ '--secret', $secret, '--cert', "$ca/srv.crt", '--key', "$ca/srv.key" ]);
+my @receivers = ($rcv, $tls);
 like($rcv->{port}, qr/^\d+$/, "the receiver listens on 127.0.0.1:$rcv->{port}");
 like($tls->{port}, qr/^\d+$/, "the TLS receiver listens on 127.0.0.1:$tls->{port}");
 
 # every table: (id int primary key, facility_id, v)
 my @tables = qw(hj hn h500 h429 hhang hclose h400 hgone hgz htls htlsbad hslow);
-sql($node, q{
-CREATE EXTENSION globalsync;
-SELECT globalsync.register_consumer('test_hold');
-} . join('', map { "CREATE TABLE $_ (id int PRIMARY KEY, facility_id text, v text); SELECT globalsync.track('$_');\n" } @tables));
+track_tables($node, 'id int PRIMARY KEY, facility_id text, v text', @tables);
 my $fac = sql($node, q{SELECT globalsync.add_facility('Webhook Clinic', 'Asia/Kolkata')});
 
 # add_target(name, url, table, extra options hash) -> target id
@@ -312,36 +207,36 @@ $listen->query_safe('LISTEN globalsync_progress');
 # 1. validation
 # --------------------------------------------------------------------
 my ($st, $err);
-($st, $err) = sql_error(q{SELECT globalsync.add_target('v1', 'http', 'ftp://127.0.0.1/x')});
+($st, $err) = sql_error($node, q{SELECT globalsync.add_target('v1', 'http', 'ftp://127.0.0.1/x')});
 is($st, '22023', 'an ftp URL is refused with 22023') or diag($err);
 like($err, qr/http/i, '... and the error says http(s) only');
 
 my $pw = 'Pw' . int(rand(1e9)) . 'xyzzy';
-($st, $err) = sql_error(qq{SET log_statement = none; SET log_min_error_statement = panic;
+($st, $err) = sql_error($node, qq{SET log_statement = none; SET log_min_error_statement = panic;
 SELECT globalsync.add_target('v2', 'http', 'https://hookuser:$pw\@127.0.0.1:$rcv->{port}/x')});
 is($st, '22023', 'a URL with user:password is refused with 22023') or diag($err);
 unlike($err, qr/\Q$pw\E/, '... and the error does not show the password');
-($st, $err) = sql_error(qq{SELECT globalsync.add_target('v2b', 'http', 'https://hookuser\@127.0.0.1:$rcv->{port}/x')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v2b', 'http', 'https://hookuser\@127.0.0.1:$rcv->{port}/x')});
 is($st, '22023', 'a URL with a user name is refused too') or diag($err);
 
 for my $h ('Webhook-Signature', 'content-type', 'Idempotency-Key', 'Host')
 {
-	($st, $err) = sql_error(qq{SELECT globalsync.add_target('v3', 'http', '$rcv->{base}/x', '{"headers": {"$h": "x"}}')});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v3', 'http', '$rcv->{base}/x', '{"headers": {"$h": "x"}}')});
 	is($st, '22023', "the reserved header $h is refused with 22023") or diag($err);
 }
 for my $bad ('{"format": "xml"}', '{"timeout_ms": 50}', '{"timeout_ms": "fast"}', '{"ca_file": "relative/ca.pem"}',
 	'{"max_in_flight": 0}', '{"gzip": "yes"}', '{"no_such_option": 1}', '{"headers": ["a"]}')
 {
-	($st, $err) = sql_error(qq{SELECT globalsync.add_target('v4', 'http', '$rcv->{base}/x', '$bad')});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v4', 'http', '$rcv->{base}/x', '$bad')});
 	is($st, '22023', "option $bad is refused with 22023") or diag($err);
 }
 is(sql($node, q{SELECT count(*) FROM globalsync.targets WHERE name LIKE 'v_%'}), '0', 'no refused target was created');
 
 # allowed_hosts
-($st, $err) = sql_error(qq{SET globalsync.allowed_hosts = 'hooks.example.org, .example.net';
+($st, $err) = sql_error($node, qq{SET globalsync.allowed_hosts = 'hooks.example.org, .example.net';
 SELECT globalsync.add_target('v5', 'http', '$rcv->{base}/x')});
 is($st, '42501', 'allowed_hosts set: a host not in the list is refused with 42501') or diag($err);
-($st, $err) = sql_error(q{SET globalsync.allowed_hosts = 'hooks.example.org, .example.net';
+($st, $err) = sql_error($node, q{SET globalsync.allowed_hosts = 'hooks.example.org, .example.net';
 SELECT globalsync.add_target('v6', 'http', 'https://example.net.evil.test/x')});
 is($st, '42501', '... also a host that merely starts like a listed domain') or diag($err);
 my ($ok, $o);
@@ -351,7 +246,7 @@ SELECT globalsync.add_target('v8', 'http', 'https://HOOKS.example.org/x', '{"sch
 ok($ok, 'a subdomain of a ".domain" entry and a listed host are accepted') or diag($err);
 sql($node, q{SELECT globalsync.remove_target(target_id) FROM globalsync.targets WHERE name IN ('v7', 'v8')});
 sql($node, q{CREATE ROLE plain LOGIN; CREATE ROLE admin_r LOGIN IN ROLE globalsync_admin;});
-($st, $err) = sql_error(q{SET globalsync.allowed_hosts = ''}, user => 'plain');
+($st, $err) = sql_error($node, q{SET globalsync.allowed_hosts = ''}, user => 'plain');
 is($st, '42501', 'a role without superuser may not set globalsync.allowed_hosts') or diag($err);
 
 # --------------------------------------------------------------------
@@ -365,18 +260,18 @@ for my $k (sort keys %bad_secret)
 {
 	my $f = "$tmp/bad_secret_$k";
 	PostgreSQL::Test::Utils::append_to_file($f, $bad_secret{$k});
-	($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('$tid{h500}', pg_read_file('$f'))});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('$tid{h500}', pg_read_file('$f'))});
 	is($st, '22023', "a bad secret ($k) is refused with 22023") or diag($err);
 	my $shown = $bad_secret{$k} eq 'whsec_' ? 0 : index($err, substr($bad_secret{$k}, 6)) >= 0;
 	ok(!$shown, "... and the error does not show it") or diag($err);
 }
-($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('TGT_00000000', pg_read_file('$secret_file'))});
+($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('TGT_00000000', pg_read_file('$secret_file'))});
 is($st, '42704', 'set_target_secret of an unknown target: 42704') or diag($err);
 unlike($err, qr/\Q$secret_b64\E/, '... without showing the secret');
-($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('$tid{h500}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')},
+($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('$tid{h500}', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')},
 	user => 'plain');
 is($st, '42501', 'a plain role may not call set_target_secret') or diag($err);
-($st, $err) = sql_error(q{SELECT * FROM globalsync.target_secrets}, user => 'admin_r');
+($st, $err) = sql_error($node, q{SELECT * FROM globalsync.target_secrets}, user => 'admin_r');
 is($st, '42501', 'a globalsync_admin may not read globalsync.target_secrets') or diag($err);
 is(sql($node, qq{SELECT count(*) FROM globalsync.target_secrets WHERE target_id = '$tid{h500}'}), '0',
 	'no secret was stored for the refused attempts');
@@ -398,7 +293,7 @@ sub check_http
 {
 	my ($label, $r, $path, $table, %o) = @_;
 	my $tid = $tid{$table};
-	my $reqs = requests($r, $path);
+	my $reqs = standin_requests($r, $path);
 	my $acc = accepted($reqs);
 	ok(@$acc > 0, "$label: the receiver accepted requests (" . scalar(@$reqs) . " requests, " . scalar(@$acc) . " accepted)");
 
@@ -515,13 +410,6 @@ sub history
 
 sub min9 { return $_[0] < 9 ? $_[0] : 9 }
 
-sub pending_is_zero
-{
-	my ($t, $secs) = @_;
-	return wait_until($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid{$t}'}, '0',
-		$secs // 30);
-}
-
 # sync_progress samples, for the secret check of section 9
 my $progress_samples = '';
 
@@ -555,8 +443,8 @@ for (1 .. 5)
 	sample_progress();
 	usleep(50_000);
 }
-ok(pending_is_zero('hj', 60), 'json target: everything delivered');
-ok(pending_is_zero('hn', 60), 'ndjson target: everything delivered');
+ok(pending_is_zero($node, $tid{hj}, 60), 'json target: everything delivered');
+ok(pending_is_zero($node, $tid{hn}, 60), 'ndjson target: everything delivered');
 check_http('json', $rcv, '/json', 'hj', format => 'json', signed => 1, header => 'hello');
 my $nd = check_http('ndjson', $rcv, '/ndjson', 'hn', format => 'ndjson', signed => 1);
 ok(!grep({ $_->{body} !~ /\n\z/ } @{ $nd->{reqs} }), 'ndjson: every body ends with a newline');
@@ -571,10 +459,10 @@ for my $t (qw(hj hn))
 # --------------------------------------------------------------------
 # 4. 500, 429, hang, close: each target's receiver misbehaves first
 # --------------------------------------------------------------------
-control($rcv, { path => '/e500', mode => 'fail500', count => 2, then => 'ok' });
-control($rcv, { path => '/e429', mode => 'fail429', retry_after => 2, count => 1, then => 'ok' });
-control($rcv, { path => '/hang', mode => 'hang', hang_seconds => 4, count => 1, then => 'ok' });
-control($rcv, { path => '/close', mode => 'close', count => 2, then => 'ok' });
+standin_control($rcv, { path => '/e500', mode => 'fail500', count => 2, then => 'ok' });
+standin_control($rcv, { path => '/e429', mode => 'fail429', retry_after => 2, count => 1, then => 'ok' });
+standin_control($rcv, { path => '/hang', mode => 'hang', hang_seconds => 4, count => 1, then => 'ok' });
+standin_control($rcv, { path => '/close', mode => 'close', count => 2, then => 'ok' });
 sql($node, qq{
 INSERT INTO h500 SELECT g, '$fac', 'a' FROM generate_series(1, 10) g;
 INSERT INTO h429 SELECT g, '$fac', 'a' FROM generate_series(1, 5) g;
@@ -582,7 +470,7 @@ INSERT INTO hhang SELECT g, '$fac', 'a' FROM generate_series(1, 5) g;
 INSERT INTO hclose SELECT g, '$fac', 'a' FROM generate_series(1, 5) g;
 });
 sql($node, qq{INSERT INTO h500 SELECT g, '$fac', 'b' FROM generate_series(11, 30) g});
-ok(pending_is_zero($_, 30), "$_: everything delivered in the end") for qw(h500 h429 hhang hclose);
+ok(pending_is_zero($node, $tid{$_}, 30), "$_: everything delivered in the end") for qw(h500 h429 hhang hclose);
 
 # 500
 my $r500 = check_http('500 twice', $rcv, '/e500', 'h500');
@@ -627,7 +515,7 @@ is( sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id I
 # --------------------------------------------------------------------
 # 5. 400 for one event: bisection, dead letter, replay
 # --------------------------------------------------------------------
-control($rcv, { path => '/e400', mode => 'bad400_if', marker => 'POISON' });
+standin_control($rcv, { path => '/e400', mode => 'bad400_if', marker => 'POISON' });
 sql($node, qq{INSERT INTO h400 SELECT g, '$fac', CASE WHEN g = 6 THEN 'POISON-6' ELSE 'fine-' || g END
                 FROM generate_series(1, 9) g});
 ok( wait_until($node, qq{SELECT count(*) || ' ' || (SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid{h400}')
@@ -639,7 +527,7 @@ SELECT dead_letter_id, batch_id, event_count, events->0->'row'->>'v', status, er
 is("$dl_count $dl_v $dl_status", '1 POISON-6 dead', '400: the dead letter holds only the marked event');
 like($dl_err, qr/400/, '400: its error has the status');
 like($dl_err, qr/rejected: an event contains the marker POISON/, '400: ... and the response body');
-my $q400 = requests($rcv, '/e400');
+my $q400 = standin_requests($rcv, '/e400');
 my ($ev0) = events_of($q400->[0]);
 is(scalar(@{ $ev0 // [] }) . ' ' . $q400->[0]{status}, '9 400', '400: the first request held the whole batch of 9 and got 400');
 my %n400;
@@ -652,18 +540,18 @@ my @h400_ids = @{ logged_event_ids($node, 'public.h400') };
 my $poison_id = sql($node, q{SELECT event_id FROM globalsync.change_log WHERE table_name = 'public.h400' AND row_data->>'v' = 'POISON-6'});
 check_http('400 bisection', $rcv, '/e400', 'h400', expected => [ grep { $_ ne $poison_id } @h400_ids ]);
 
-control($rcv, { path => '/e400', mode => 'ok' });
+standin_control($rcv, { path => '/e400', mode => 'ok' });
 my $rsid = sql($node, qq{SELECT globalsync.replay_dead_letter($dl_id)});
 is(sql($node, qq{SELECT globalsync.wait_sync('$rsid', '30 s')}), 'completed', '400: the replay after the receiver accepts completed');
 is(sql($node, qq{SELECT status FROM globalsync.dead_letters WHERE dead_letter_id = $dl_id}), 'replayed', '400: the dead letter is replayed');
-my @replayed = grep { $_->{webhook_id} eq $dl_batch } @{ accepted(requests($rcv, '/e400')) };
+my @replayed = grep { $_->{webhook_id} eq $dl_batch } @{ accepted(standin_requests($rcv, '/e400')) };
 is(scalar(@replayed), 1, "400: the receiver accepted it under the dead letter's batch id $dl_batch");
 check_http('400 after replay', $rcv, '/e400', 'h400', replays => { $dl_batch => 1 });
 
 # --------------------------------------------------------------------
 # 6. 410 disables the target
 # --------------------------------------------------------------------
-control($rcv, { path => '/gone', mode => 'gone410' });
+standin_control($rcv, { path => '/gone', mode => 'gone410' });
 sql($node, qq{INSERT INTO hgone SELECT g, '$fac', 'g' FROM generate_series(1, 3) g});
 ok(wait_until($node, qq{SELECT is_active FROM globalsync.targets WHERE target_id = '$tid{hgone}'}, 'f', 30),
 	'410: the target is set inactive');
@@ -673,19 +561,19 @@ ok( wait_until($node, qq{SELECT count(*) FROM globalsync.sync_history WHERE targ
 like(sql($node, qq{SELECT last_error FROM globalsync.target_health WHERE target_id = '$tid{hgone}'}), qr/410/,
 	'410: target_health shows the error');
 usleep(500_000);
-is(scalar(@{ requests($rcv, '/gone') }), 1, '410: one request, not retried');
+is(scalar(@{ standin_requests($rcv, '/gone') }), 1, '410: one request, not retried');
 is( sql($node, qq{SELECT pending_events || ' ' || dead_letters FROM globalsync.target_health WHERE target_id = '$tid{hgone}'}),
 	'3 0', '410: its 3 events stay pending (no dead letter)');
-control($rcv, { path => '/gone', mode => 'ok' });
+standin_control($rcv, { path => '/gone', mode => 'ok' });
 sql($node, qq{SELECT globalsync.alter_target('$tid{hgone}', is_active => true)});
-ok(pending_is_zero('hgone', 30), '410: active again, the target delivers its pending events');
+ok(pending_is_zero($node, $tid{hgone}, 30), '410: active again, the target delivers its pending events');
 check_http('410 then active again', $rcv, '/gone', 'hgone');
 
 # --------------------------------------------------------------------
 # 7. gzip
 # --------------------------------------------------------------------
 sql($node, qq{INSERT INTO hgz SELECT g, '$fac', repeat('z', 200) || g FROM generate_series(1, 60) g});
-ok(pending_is_zero('hgz', 30), 'gzip: everything delivered');
+ok(pending_is_zero($node, $tid{hgz}, 30), 'gzip: everything delivered');
 my $rg = check_http('gzip', $rcv, '/gz', 'hgz', signed => 1);
 my (@not_gz, @sig_here);
 for my $q (@{ $rg->{reqs} })
@@ -710,7 +598,7 @@ is(scalar(@sig_here), 0, 'gzip: the signature covers the (smaller) gzipped body 
 # --------------------------------------------------------------------
 sql($node, qq{INSERT INTO htls SELECT g, '$fac', 't' FROM generate_series(1, 20) g;
 INSERT INTO htlsbad SELECT g, '$fac', 't' FROM generate_series(1, 20) g;});
-ok(pending_is_zero('htls', 30), 'TLS with ca_file: everything delivered');
+ok(pending_is_zero($node, $tid{htls}, 30), 'TLS with ca_file: everything delivered');
 check_http('TLS with ca_file', $tls, '/tls', 'htls', signed => 1);
 ok( wait_until($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{htlsbad}' AND status = 'dead'}, '1', 30),
 	'TLS without ca_file: the batch ends in dead_letters');
@@ -720,8 +608,8 @@ is($tb_attempts, '4', 'TLS without ca_file: after max_attempts (4) attempts');
 like($tb_err, qr/TLS verification .*failed/, 'TLS without ca_file: the error says TLS verification failed');
 like(sql($node, qq{SELECT last_error FROM globalsync.target_health WHERE target_id = '$tid{htlsbad}'}),
 	qr/TLS verification .*failed/, 'TLS without ca_file: target_health shows that error');
-is(scalar(@{ requests($tls, '/tlsbad') }), 0, 'TLS without ca_file: no request reached the receiver (no insecure fallback)');
-cmp_ok(scalar(@{ log_records($tls, 'tls_error') }), '>=', 4, 'TLS without ca_file: the receiver saw the handshakes fail');
+is(scalar(@{ standin_requests($tls, '/tlsbad') }), 0, 'TLS without ca_file: no request reached the receiver (no insecure fallback)');
+cmp_ok(scalar(@{ standin_records($tls, 'tls_error') }), '>=', 4, 'TLS without ca_file: the receiver saw the handshakes fail');
 
 # --------------------------------------------------------------------
 # 9. the secret is nowhere
@@ -747,7 +635,7 @@ ok(!grep({ index($_, $secret_b64) >= 0 } @payloads), 'the secret is in no NOTIFY
 # --------------------------------------------------------------------
 # 10. kill -9 of the worker while it delivers to a slow receiver
 # --------------------------------------------------------------------
-control($rcv, { path => '/slow', mode => 'slow', slow_ms => 300 });
+standin_control($rcv, { path => '/slow', mode => 'slow', slow_ms => 300 });
 sql($node, qq{DO \$\$ BEGIN
     FOR k IN 0..9 LOOP
         INSERT INTO hslow SELECT k * 20 + g, '$fac', 's' FROM generate_series(1, 20) g;
@@ -756,16 +644,11 @@ sql($node, qq{DO \$\$ BEGIN
     UPDATE hslow SET v = 'u' WHERE id % 3 = 0;
 END \$\$;});
 ok(wait_requests($rcv, '/slow', 3, 30), 'slow: deliveries are under way');
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid in the middle of a slow delivery");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server is back after the crash restart');
+my $pid = crash_worker($node, 'in the middle of a slow delivery');
 ok( wait_until($node, qq{SELECT coalesce((globalsync.health()->>'worker_pid')::int, 0) NOT IN (0, $pid)}, 't', 30),
 	'a new worker runs');
-ok(pending_is_zero('hslow', 60), 'slow: everything delivered after the crash');
-control($rcv, { path => '/slow', mode => 'ok' });
+ok(pending_is_zero($node, $tid{hslow}, 60), 'slow: everything delivered after the crash');
+standin_control($rcv, { path => '/slow', mode => 'ok' });
 my $rs = check_http('kill -9 during slow deliveries', $rcv, '/slow', 'hslow');
 my $resent = grep { @{ $rs->{by_id}{$_} } > 1 } keys %{ $rs->{by_id} };
 note("slow: $resent batch ids were sent more than once");
@@ -785,12 +668,10 @@ unlike($log, qr/(PANIC|TRAP)/, 'no PANIC or assertion failure in the server log'
 $node->stop;
 for my $r (@receivers)
 {
-	my $killed = $r->{h}->kill_kill(grace => 5);    # TERM, KILL after 5 s
-	my @res = $r->{h}->full_results;
-	is(($killed ? 'needed SIGKILL, ' : '') . "@res", '0', "receiver $r->{name} exits with status 0 on SIGTERM");
-	my $stop = log_records($r, 'stop');
+	stop_standin($r, "receiver $r->{name}");
+	my $stop = standin_records($r, 'stop');
 	is(scalar(@$stop), 1, "receiver $r->{name} stopped cleanly");
-	my $err = -f "$r->{dir}/stderr" ? slurp_file("$r->{dir}/stderr") : '';
+	my $err = standin_stderr($r);
 	is($err, '', "receiver $r->{name} wrote nothing to stderr") or diag($err);
 }
 done_testing();

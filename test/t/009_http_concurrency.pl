@@ -63,81 +63,12 @@ use Test::More;
 use GsSyncTest;
 
 my $J = JSON::PP->new->canonical(1);
-my $RECEIVER = abs_path(dirname(__FILE__) . '/../lib/webhook_receiver.py');
-my $PYTHON = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $node;
 
 # --------------------------------------------------------------------
-# the receiver
+# the requests the receiver got
 # --------------------------------------------------------------------
-my @receivers;
-
-sub start_receiver
-{
-	my ($name) = @_;
-	my $dir = "$tmp/rcv-$name";
-	mkdir $dir or die "mkdir $dir: $!";
-	my @cmd = ($PYTHON, $RECEIVER, '--port', '0', '--port-file', "$dir/port",
-		'--log', "$dir/requests.jsonl", '--max-lifetime', '400');
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', "$dir/stdout", '2>', "$dir/stderr");
-	my $port;
-	for (my $i = 0; $i < 150 && !defined $port; $i++)
-	{
-		if (-s "$dir/port")
-		{
-			$port = slurp_file("$dir/port");
-			chomp $port;
-			last;
-		}
-		usleep(100_000);
-	}
-	die "receiver $name did not start: " . (-f "$dir/stderr" ? slurp_file("$dir/stderr") : '') unless $port;
-	my $r = { h => $h, port => $port, log => "$dir/requests.jsonl", name => $name, dir => $dir,
-		base => "http://127.0.0.1:$port" };
-	push @receivers, $r;
-	return $r;
-}
-
-my $http = HTTP::Tiny->new(timeout => 10);
-
-sub control
-{
-	my ($r, $settings) = @_;
-	my $res = $http->post("$r->{base}/__control",
-		{ content => encode_json($settings), headers => { 'content-type' => 'application/json' } });
-	die "control of receiver $r->{name} failed: $res->{status} $res->{content}" unless $res->{success};
-	return decode_json($res->{content});
-}
-
-sub requests
-{
-	my ($r, $path) = @_;
-	my @out;
-	open(my $fh, '<', $r->{log}) or return [];
-	while (my $l = <$fh>)
-	{
-		next unless $l =~ /\n\z/;
-		my $e = eval { decode_json($l) } or next;
-		push @out, $e if ($e->{kind} // '') eq 'request' && $e->{path} eq $path;
-	}
-	close $fh;
-	return [ sort { $a->{seq} <=> $b->{seq} } @out ];
-}
-
-sub wait_requests
-{
-	my ($r, $path, $n, $secs) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		return 1 if @{ requests($r, $path) } >= $n;
-		usleep(50_000);
-	}
-	diag("no $n requests on $path after ${secs}s");
-	return 0;
-}
-
 sub accepted { return [ grep { ($_->{status} // '') eq '200' } @{ $_[0] } ] }
 
 # events of a request (json envelope), or undef
@@ -160,7 +91,7 @@ sub accepted_ids
 {
 	my ($r, $path) = @_;
 	my %ids;
-	for my $q (@{ accepted(requests($r, $path)) })
+	for my $q (@{ accepted(standin_requests($r, $path)) })
 	{
 		$ids{ $_->{event_id} // '' } = 1 for @{ events_of($q) // [] };
 	}
@@ -196,7 +127,7 @@ sub min9 { return $_[0] < 9 ? $_[0] : 9 }
 sub check_http
 {
 	my ($label, $r, $path, $table, %o) = @_;
-	my $reqs = requests($r, $path);
+	my $reqs = standin_requests($r, $path);
 	my $acc = accepted($reqs);
 	ok(@$acc > 0, "$label: the receiver accepted requests (" . scalar(@$reqs) . " requests, " . scalar(@$acc) . " accepted)");
 
@@ -263,14 +194,11 @@ globalsync.breaker_cooldown = '1s'
 globalsync.max_concurrent_syncs = 8
 });
 my $out = $node->basedir . '/out';
-my $rcv = start_receiver('main');
+my $rcv = start_standin('main', 'webhook_receiver.py', lifetime => 400);
 like($rcv->{port}, qr/^\d+$/, "the receiver listens on 127.0.0.1:$rcv->{port}");
 
 my @tables = qw(c1 c2 c3 c4 c5);
-sql($node, q{
-CREATE EXTENSION globalsync;
-SELECT globalsync.register_consumer('test_hold');
-} . join('', map { "CREATE TABLE $_ (id int PRIMARY KEY, facility_id text, v text); SELECT globalsync.track('$_');\n" } @tables));
+track_tables($node, 'id int PRIMARY KEY, facility_id text, v text', @tables);
 my $fac = sql($node, q{SELECT globalsync.add_facility('Concurrency Clinic', 'Asia/Kolkata')});
 
 sub add_target
@@ -287,12 +215,6 @@ sub pending
 	return sql($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'});
 }
 
-sub pending_is_zero
-{
-	my ($tid, $secs) = @_;
-	return wait_until($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'}, '0', $secs // 30);
-}
-
 # the step of a target's running sync: "step step_name" or '' if none runs
 sub progress_of
 {
@@ -301,15 +223,15 @@ sub progress_of
 }
 
 # the requests of a path that hung (status "hang")
-sub hung_requests { return [ grep { ($_->{status} // '') eq 'hang' } @{ requests($rcv, $_[0]) } ] }
+sub hung_requests { return [ grep { ($_->{status} // '') eq 'hang' } @{ standin_requests($rcv, $_[0]) } ] }
 
 ok(wait_until($node, q{SELECT (globalsync.health()->>'worker_pid')::int > 0}, 't', 30), 'a worker runs');
 
 # --------------------------------------------------------------------
 # 1. a hanging receiver delays neither another http target nor a file target
 # --------------------------------------------------------------------
-control($rcv, { path => '/hang1', mode => 'hang', hang_seconds => 30 });
-control($rcv, { path => '/ok1', mode => 'ok' });
+standin_control($rcv, { path => '/hang1', mode => 'hang', hang_seconds => 30 });
+standin_control($rcv, { path => '/ok1', mode => 'ok' });
 my %tid;
 $tid{hang1} = add_target('s1 hang', 'http', "$rcv->{base}/hang1", 'c1', { timeout_ms => 8000 });
 $tid{ok1} = add_target('s1 ok', 'http', "$rcv->{base}/ok1", 'c1');
@@ -353,7 +275,7 @@ my $wait_healthy = sub {
 my $t0 = $round->(1);
 $wait_healthy->($t0, 'round 1');
 ok(wait_requests($rcv, '/hang1', 1, 5), 'section 1: the hanging receiver holds a request');
-my $hang1_first = requests($rcv, '/hang1')->[0];
+my $hang1_first = standin_requests($rcv, '/hang1')->[0];
 is(progress_of($tid{hang1}), '6 sending', 'section 1: the hanging target is at step 6 sending (its batch in flight)');
 cmp_ok(pending($tid{hang1}), '>', 0, 'section 1: the hanging target has its events pending');
 is(pending($tid{ok1}) . ' ' . pending($tid{file1}), '0 0', 'section 1: the healthy targets have nothing pending');
@@ -361,19 +283,19 @@ is(pending($tid{ok1}) . ' ' . pending($tid{file1}), '0 0', 'section 1: the healt
 $t0 = $round->(2);
 $wait_healthy->($t0, 'round 2, the request still hanging');
 my $held = time() - ($hang1_first->{time} // time());
-is(scalar(@{ requests($rcv, '/hang1') }), 1,
+is(scalar(@{ standin_requests($rcv, '/hang1') }), 1,
 	sprintf('section 1: still one request at the hanging receiver, held for %.1f s (timeout_ms 8000)', $held));
 is(progress_of($tid{hang1}), '6 sending', 'section 1: the hanging target is still at step 6 sending');
 cmp_ok($held, '<', 8, 'section 1: all of this happened while the request hung');
 
 # the hanging target gets everything once its receiver answers (after the
 # timeout of the held request); checked after section 2
-control($rcv, { path => '/hang1', mode => 'ok' });
+standin_control($rcv, { path => '/hang1', mode => 'ok' });
 
 # --------------------------------------------------------------------
 # 2. cancel_sync while a request is in flight
 # --------------------------------------------------------------------
-control($rcv, { path => '/cancel2', mode => 'hang', hang_seconds => 60 });
+standin_control($rcv, { path => '/cancel2', mode => 'hang', hang_seconds => 60 });
 $tid{c2} = add_target('s2 manual', 'http', "$rcv->{base}/cancel2", 'c2', { schedule => 'manual', timeout_ms => 30000 });
 sql($node, qq{DO \$\$ BEGIN
     FOR j IN 0..2 LOOP
@@ -388,7 +310,7 @@ like($sid, qr/^SYN_[0-9A-F]{12}$/, "section 2: start_sync queued $sid");
 ok(wait_requests($rcv, '/cancel2', 1, 10), 'section 2: the request is at the hanging receiver');
 ok(wait_until($node, qq{SELECT step || ' ' || step_name FROM globalsync.sync_progress WHERE sync_id = '$sid'}, '6 sending', 10),
 	'section 2: sync_progress shows the sync at step 6 sending');
-my $c2_hung = requests($rcv, '/cancel2')->[0];
+my $c2_hung = standin_requests($rcv, '/cancel2')->[0];
 is($c2_hung->{status}, 'hang', 'section 2: the receiver holds that request');
 my $t_cancel = time();
 is(sql($node, qq{SELECT globalsync.cancel_sync('$sid')}), 't', 'section 2: cancel_sync returns true');
@@ -400,16 +322,16 @@ is(sql($node, qq{SELECT status FROM globalsync.sync_history WHERE sync_id = '$si
 is(pending($tid{c2}), '30', 'section 2: target_health.pending_events is still 30 (the cursor did not move)');
 ok(wait_until($node, qq{SELECT count(*) FROM globalsync.sync_progress WHERE target_id = '$tid{c2}'}, '0', 5),
 	'section 2: no sync of the target runs any more');
-is(scalar(@{ requests($rcv, '/cancel2') }), 1, 'section 2: nothing was sent again after the cancel');
+is(scalar(@{ standin_requests($rcv, '/cancel2') }), 1, 'section 2: nothing was sent again after the cancel');
 
-control($rcv, { path => '/cancel2', mode => 'ok' });
+standin_control($rcv, { path => '/cancel2', mode => 'ok' });
 my $sid2 = sql($node, qq{SELECT globalsync.start_sync('$tid{c2}')});
 is(sql($node, qq{SELECT globalsync.wait_sync('$sid2', '30 s')}), 'completed', 'section 2: a new start_sync completes');
 is(pending($tid{c2}), '0', 'section 2: nothing pending');
 check_http('section 2, cancelled then synced again', $rcv, '/cancel2', 'c2', hung => [$c2_hung]);
 
 # section 1, the end: the hanging target got everything in the end
-ok(pending_is_zero($tid{hang1}, 30), 'section 1: the once hanging target delivered everything in the end');
+ok(pending_is_zero($node, $tid{hang1}, 30), 'section 1: the once hanging target delivered everything in the end');
 check_http('section 1, hanging target', $rcv, '/hang1', 'c1', hung => [$hang1_first]);
 check_http('section 1, healthy http target', $rcv, '/ok1', 'c1');
 my $got1 = read_target("$out/s1file");
@@ -419,22 +341,22 @@ check_changes($got1, logged_event_ids($node, 'public.c1'), 'section 1, file targ
 # --------------------------------------------------------------------
 # 3. the circuit breaker
 # --------------------------------------------------------------------
-control($rcv, { path => '/brk5', mode => 'fail500' });
+standin_control($rcv, { path => '/brk5', mode => 'fail500' });
 $tid{c5} = add_target('s3 breaker', 'http', "$rcv->{base}/brk5", 'c5');
 sql($node, qq{INSERT INTO c5 SELECT g, '$fac', 'b' FROM generate_series(1, 10) g});
 ok( wait_until($node, qq{SELECT breaker || ' ' || (consecutive_failures >= 2) FROM globalsync.target_health WHERE target_id = '$tid{c5}'},
 		'open true', 20),
 	'section 3: with 500s the breaker opens (target_health breaker open, 2 or more consecutive failures)');
 ok(wait_requests($rcv, '/brk5', 3, 10), 'section 3: an attempt comes after the cool-down');
-control($rcv, { path => '/brk5', mode => 'ok' });
-my @b5 = @{ requests($rcv, '/brk5') };
+standin_control($rcv, { path => '/brk5', mode => 'ok' });
+my @b5 = @{ standin_requests($rcv, '/brk5') };
 is(join(',', map { $_->{status} } @b5[0 .. 1]), '500,500', 'section 3: the first two requests got 500');
 my $gap5 = $b5[2]{time} - $b5[1]{time};
 cmp_ok($gap5, '>=', 0.9, sprintf('section 3: the third attempt came after the 1 s cool-down (%.2f s after the second)', $gap5));
 ok( wait_until($node, qq{SELECT breaker || ' ' || consecutive_failures FROM globalsync.target_health WHERE target_id = '$tid{c5}'},
 		'closed 0', 15),
 	'section 3: with the receiver answering 200 the breaker closes (closed, 0 consecutive failures)');
-ok(pending_is_zero($tid{c5}, 15), 'section 3: everything delivered');
+ok(pending_is_zero($node, $tid{c5}, 15), 'section 3: everything delivered');
 is(sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{c5}'}), '0', 'section 3: no dead letter');
 check_http('section 3, breaker', $rcv, '/brk5', 'c5');
 
@@ -444,7 +366,7 @@ check_http('section 3, breaker', $rcv, '/brk5', 'c5');
 sub stop_mid_transfer
 {
 	my ($label, $mode, $path, $table, $bound, $hold_tick) = @_;
-	control($rcv, { path => $path, mode => 'hang', hang_seconds => 90 });
+	standin_control($rcv, { path => $path, mode => 'hang', hang_seconds => 90 });
 	my $tid = add_target("$label", 'http', "$rcv->{base}$path", $table, { timeout_ms => 60000, max_batch_events => 10 });
 	sql($node, qq{DO \$\$ BEGIN
     FOR j IN 0..2 LOOP
@@ -457,7 +379,7 @@ END \$\$;});
 		"$label: sync_progress shows the target at step 6");
 	# more changes committed while the request hangs
 	sql($node, qq{UPDATE $table SET v = 'u' WHERE id % 3 = 0; INSERT INTO $table SELECT g, '$fac', 'late' FROM generate_series(31, 40) g;});
-	my $hung = requests($rcv, $path)->[0];
+	my $hung = standin_requests($rcv, $path)->[0];
 	is($hung->{status}, 'hang', "$label: the receiver holds it");
 	my $bg;
 	if ($hold_tick)
@@ -487,9 +409,9 @@ END \$\$;});
 		local $ENV{PGCTLTIMEOUT} = 30;
 		$node->stop('immediate', fail_ok => 1);
 	}
-	control($rcv, { path => $path, mode => 'ok' });
+	standin_control($rcv, { path => $path, mode => 'ok' });
 	$node->start;
-	ok(pending_is_zero($tid, 20), "$label: after the start, everything delivered")
+	ok(pending_is_zero($node, $tid, 20), "$label: after the start, everything delivered")
 	  or diag("ticks after the start: " . sql($node, q{SELECT count(*) FROM globalsync.ticks WHERE created_at > pg_postmaster_start_time()})
 		  . ', change_log events no tick covers: '
 		  . sql($node, qq{SELECT count(*) FROM globalsync.change_log l WHERE l.table_name = 'public.$table'
@@ -505,12 +427,7 @@ my $log = slurp_file($node->logfile);
 unlike($log, qr/(PANIC|TRAP)/, 'no PANIC or assertion failure in the server log');
 
 $node->stop;
-for my $r (@receivers)
-{
-	my $killed = $r->{h}->kill_kill(grace => 5);
-	my @res = $r->{h}->full_results;
-	is(($killed ? 'needed SIGKILL, ' : '') . "@res", '0', "receiver $r->{name} exits with status 0 on SIGTERM");
-	my $err = -f "$r->{dir}/stderr" ? slurp_file("$r->{dir}/stderr") : '';
-	is($err, '', "receiver $r->{name} wrote nothing to stderr") or diag($err);
-}
+stop_standin($rcv, "receiver $rcv->{name}");
+my $err = standin_stderr($rcv);
+is($err, '', "receiver $rcv->{name} wrote nothing to stderr") or diag($err);
 done_testing();

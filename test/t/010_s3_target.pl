@@ -73,15 +73,6 @@ plan skip_all => "python3-botocore is missing"
 # --------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------
-sub sql_error
-{
-	my ($q, %o) = @_;
-	my ($ok, $out, $err) = try_sql($node, "\\set VERBOSITY verbose\n$q", %o);
-	return ('', $err) if $ok;
-	my ($state) = $err =~ /ERROR:\s+([0-9A-Z]{5}):/;
-	return ($state // '?', $err);
-}
-
 sub qjson
 {
 	my $s = $J->encode($_[0]);
@@ -308,36 +299,9 @@ sub stored_objects
 sub receiver_requests
 {
 	my ($r) = @_;
-	my @out;
-	open(my $fh, '<', $r->{log}) or return [];
-	while (my $l = <$fh>)
-	{
-		next unless $l =~ /\n\z/;
-		my $e = eval { decode_json($l) } or next;
-		next unless ($e->{kind} // '') eq 'request';
-		utf8::encode($e->{key}) if defined $e->{key};    # bytes, like the rest
-		push @out, $e;
-	}
-	close $fh;
-	return \@out;
-}
-
-my $http = HTTP::Tiny->new(timeout => 10);
-
-sub control
-{
-	my ($r, $settings) = @_;
-	my $res = $http->post("$r->{base}/__control",
-		{ content => encode_json($settings), headers => { 'content-type' => 'application/json' } });
-	die "control failed: $res->{status} $res->{content}" unless $res->{success};
-	return decode_json($res->{content});
-}
-
-sub pending_is_zero
-{
-	my ($tid, $secs) = @_;
-	return wait_until($node,
-		qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid'}, '0', $secs);
+	my $reqs = standin_records($r, 'request');
+	utf8::encode($_->{key}) for grep { defined $_->{key} } @$reqs;    # bytes, like the rest
+	return $reqs;
 }
 
 sub logged
@@ -350,15 +314,7 @@ sub logged
 # the server and the peers
 # --------------------------------------------------------------------
 $node = gs_node('s3_target', "restart_after_crash = on\ntimezone = 'America/New_York'\n");
-$node->append_conf(
-	'postgresql.conf', q{
-globalsync.max_attempts = 60
-globalsync.retry_base_delay = '50ms'
-globalsync.retry_max_delay = '200ms'
-globalsync.breaker_threshold = 3
-globalsync.breaker_cooldown = '1s'
-});
-$node->reload;
+reload_conf($node, retry_settings(max_attempts => 60));
 
 # s3rver: a bucket, credentials S3RVER/S3RVER, a free port
 my $s3dir = "$tmp/s3rver";
@@ -381,20 +337,16 @@ my $s3url = "http://127.0.0.1:$s3port";
 my $KEY_ID = 'AKIAGSTEST' . join('', map { ('A' .. 'Z', 0 .. 9)[ int(rand(36)) ] } 1 .. 10);
 my $SECRET = join('', map { ('a' .. 'z', 'A' .. 'Z', 0 .. 9, '/', '+')[ int(rand(64)) ] } 1 .. 40);
 my $TOKEN = 'IQoJtoken' . join('', map { ('a' .. 'z', 0 .. 9)[ int(rand(36)) ] } 1 .. 60);
-my $rcv = { dir => "$tmp/rcv" };
-mkdir $rcv->{dir} or die;
-$rcv->{log} = "$rcv->{dir}/requests.jsonl";
-$rcv->{store} = "$rcv->{dir}/store";
-$rcv->{h} = IPC::Run::start([ $PYTHON, $RECEIVER, 'serve', '--log', $rcv->{log}, '--store', $rcv->{store},
-		'--bucket', 'gs-recv', '--access-key-id', $KEY_ID, '--secret-access-key', $SECRET,
-		'--session-token', $TOKEN, '--region', 'ap-south-1', '--port-file', "$rcv->{dir}/port",
-		'--max-lifetime', '600' ],
-	'<', \undef, '>', "$rcv->{dir}/stdout", '2>', "$rcv->{dir}/stderr");
-for (my $i = 0; $i < 150 && !-s "$rcv->{dir}/port"; $i++) { usleep(100_000) }
-chomp($rcv->{port} = -s "$rcv->{dir}/port" ? slurp_file("$rcv->{dir}/port") : '');
+my $store = "$tmp/rcv-store";
+my $rcv = start_standin(
+	'rcv', 's3_sigv4_receiver.py',
+	command => ['serve'],
+	args => [
+		'--store', $store, '--bucket', 'gs-recv', '--access-key-id', $KEY_ID,
+		'--secret-access-key', $SECRET, '--session-token', $TOKEN, '--region', 'ap-south-1' ]);
+$rcv->{store} = $store;
 ok($rcv->{port} =~ /^\d+$/, "the SigV4 receiver listens on 127.0.0.1:$rcv->{port}")
-  or BAIL_OUT('the receiver did not start: ' . slurp_file("$rcv->{dir}/stderr"));
-$rcv->{base} = "http://127.0.0.1:$rcv->{port}";
+  or BAIL_OUT('the receiver did not start: ' . standin_stderr($rcv));
 
 # secrets go through files the server reads: no statement holds them
 sub secret_file
@@ -462,17 +414,17 @@ my %bad_options = (
 	'timeout_ms' => { bucket => 'gs-bucket', addressing => 'path', timeout_ms => 5 });
 for my $k (sort keys %bad_options)
 {
-	($st, $err) = sql_error("SELECT globalsync.add_target('v', 's3', '$s3url', '" . qjson($bad_options{$k}) . "')");
+	($st, $err) = sql_error($node, "SELECT globalsync.add_target('v', 's3', '$s3url', '" . qjson($bad_options{$k}) . "')");
 	is($st, '22023', "add_target: $k is refused with 22023") or diag($err);
 }
-like((sql_error("SELECT globalsync.add_target('v', 's3', '$s3url', '" . qjson($bad_options{'virtual with an IP host'}) . "')"))[1],
+like((sql_error($node, "SELECT globalsync.add_target('v', 's3', '$s3url', '" . qjson($bad_options{'virtual with an IP host'}) . "')"))[1],
 	qr/HINT:.*addressing.*path/, 'the virtual-with-IP error hints at addressing "path"');
-($st, $err) = sql_error(q{SELECT globalsync.add_target('v', 's3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "my.dotted.bucket"}')});
+($st, $err) = sql_error($node, q{SELECT globalsync.add_target('v', 's3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "my.dotted.bucket"}')});
 is($st, '22023', 'virtual addressing of a dotted bucket over https is refused') or diag($err);
 like($err, qr/HINT:.*path/, '... with a hint to use addressing "path"');
-($st, $err) = sql_error(q{SELECT globalsync.add_target('v', 's3', 'https://s3.eu-west-1.amazonaws.com/my-bucket', '{"bucket": "my-bucket"}')});
+($st, $err) = sql_error($node, q{SELECT globalsync.add_target('v', 's3', 'https://s3.eu-west-1.amazonaws.com/my-bucket', '{"bucket": "my-bucket"}')});
 is($st, '22023', 'an endpoint with a path is refused') or diag($err);
-($st, $err) = sql_error(q{SET globalsync.allowed_hosts = 's3.eu-west-1.amazonaws.com';
+($st, $err) = sql_error($node, q{SET globalsync.allowed_hosts = 's3.eu-west-1.amazonaws.com';
 SELECT globalsync.add_target('v', 's3', 'https://s3.eu-west-1.amazonaws.com', '{"bucket": "my-bucket"}')});
 is($st, '42501', 'virtual addressing: a bucket host not in allowed_hosts is refused with 42501') or diag($err);
 my ($ok, $out);
@@ -485,7 +437,7 @@ my $tv = add_s3('alter me', $s3url, { bucket => 'gs-bucket', addressing => 'path
 for my $bad ({ bucket => 'UPPER' }, { bucket => 'gs-bucket', addressing => 'path', nope => 1 },
 	{ bucket => 'gs-bucket', addressing => 'path', format => 'parquet' })
 {
-	($st, $err) = sql_error("SELECT globalsync.alter_target('$tv', options => '" . qjson($bad) . "')");
+	($st, $err) = sql_error($node, "SELECT globalsync.alter_target('$tv', options => '" . qjson($bad) . "')");
 	is($st, '22023', 'alter_target: ' . encode_json($bad) . ' is refused with 22023') or diag($err);
 }
 my %bad_secret = (
@@ -499,7 +451,7 @@ my %bad_secret = (
 for my $k (sort keys %bad_secret)
 {
 	my $f = secret_file("bad $k", $bad_secret{$k});
-	($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('$tv', pg_read_file('$f'))});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('$tv', pg_read_file('$f'))});
 	is($st, '22023', "set_target_secret: $k is refused with 22023") or diag($err);
 	ok(index($err, $SECRET) < 0 && index($err, $KEY_ID) < 0 && index($err, $TOKEN) < 0,
 		"... and the error shows neither the secret nor the key id nor the token") or diag($err);
@@ -544,7 +496,7 @@ sql($node, qq{DO \$\$ BEGIN
     COMMIT;
     DELETE FROM "Pat Ünï" WHERE id = 3;
 END \$\$;});
-ok(pending_is_zero($tid{A}, 60), 'realtime ndjson target: everything delivered');
+ok(pending_is_zero($node, $tid{A}, 60), 'realtime ndjson target: everything delivered');
 
 my ($objA) = s3_list($s3url, 'gs-bucket', 'gs/exports/');
 cmp_ok(scalar(keys %$objA), '>', 1, 'realtime: objects are in the bucket (' . scalar(keys %$objA) . ')');
@@ -658,8 +610,8 @@ sql($node, qq{INSERT INTO rpat SELECT g, '$fac1', repeat(md5(g::text), 32) FROM 
 sql($node, qq{UPDATE rpat SET v = 'small' WHERE id <= 10; DELETE FROM rpat WHERE id = 11;
 INSERT INTO "rx Ü" VALUES (1, '$fac2', 'x'), (2, '$fac2', 'y');
 INSERT INTO vpat SELECT g, '$fac2', 'v,' || g FROM generate_series(1, 30) g;});
-ok(pending_is_zero($tid{R}, 60), 'receiver target: everything delivered');
-ok(pending_is_zero($tid{V}, 60), 'receiver virtual-hosted target: everything delivered');
+ok(pending_is_zero($node, $tid{R}, 60), 'receiver target: everything delivered');
+ok(pending_is_zero($node, $tid{V}, 60), 'receiver virtual-hosted target: everything delivered');
 my @reqR = grep { $_->{key} =~ m{^r/} } @{ receiver_requests($rcv) };
 my @badR = grep { !($_->{sig_ok} && $_->{sha_ok} && $_->{md5_ok} && $_->{date_ok} && $_->{token_ok}) || $_->{status} != 200 } @reqR;
 is(scalar(@badR), 0, 'receiver: every PUT of the target verified (signature, payload hash, Content-MD5, date, session token)')
@@ -709,7 +661,7 @@ for (1 .. 100)
 ok(@reqW >= 3 && !grep({ $_->{status} != 403 || $_->{sig_ok} } @reqW), 'wrong secret: the receiver refused every PUT (' . scalar(@reqW) . ')');
 is(sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{W}'}), '0', 'wrong secret: nothing dead-lettered');
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{W}', pg_read_file('$good'))});
-ok(pending_is_zero($tid{W}, 30), 'right secret: everything delivered');
+ok(pending_is_zero($node, $tid{W}, 30), 'right secret: everything delivered');
 check_objects('wrong, then right secret', stored_objects($rcv, 'w/'), prefix => 'w/', ext => 'ndjson',
 	tables => { $evt{wpat} => logged($evt{wpat}) });
 
@@ -719,7 +671,7 @@ check_objects('wrong, then right secret', stored_objects($rcv, 'w/'), prefix => 
 $tid{P} = add_s3('recv poison', $rcv->{base}, { bucket => 'gs-recv', addressing => 'path', region => 'ap-south-1', prefix => 'p',
 		tables => [ $tname{ppat} ], max_batch_events => 100 });
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{P}', pg_read_file('$good'))});
-control($rcv, { mode => 'bad400_if', marker => 'POISON' });
+standin_control($rcv, { mode => 'bad400_if', marker => 'POISON' });
 sql($node, qq{INSERT INTO ppat SELECT g, '$fac1', CASE WHEN g = 6 THEN 'POISON-6' ELSE 'fine-' || g END FROM generate_series(1, 9) g});
 ok( wait_until($node, qq{SELECT count(*) || ' ' || (SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid{P}')
                            FROM globalsync.dead_letters WHERE target_id = '$tid{P}'}, '1 0', 30),
@@ -733,18 +685,18 @@ check_objects('400 bisection', stored_objects($rcv, 'p/'), prefix => 'p/', ext =
 	tables => { $evt{ppat} => [ grep { $_ ne $poison_id } @{ logged($evt{ppat}) } ] });
 
 my $nreq = scalar(@{ receiver_requests($rcv) });
-control($rcv, { reset => JSON::PP::true, mode => 'fail503', count => 2, then => 'badetag' });
+standin_control($rcv, { reset => JSON::PP::true, mode => 'fail503', count => 2, then => 'badetag' });
 sql($node, qq{INSERT INTO ppat SELECT g, '$fac2', 'again-' || g FROM generate_series(20, 29) g});
 ok( wait_until($node, qq{SELECT last_error LIKE '%ETag mismatch: the object may be corrupted%' FROM globalsync.target_health WHERE target_id = '$tid{P}'}, 't', 30),
 	'a wrong ETag is retried with "ETag mismatch: the object may be corrupted"');
-control($rcv, { mode => 'ok' });
-ok(pending_is_zero($tid{P}, 30), '503, 503, bad ETag: then delivered');
+standin_control($rcv, { mode => 'ok' });
+ok(pending_is_zero($node, $tid{P}, 30), '503, 503, bad ETag: then delivered');
 my @statuses = map { $_->{status} } @{ receiver_requests($rcv) }[ $nreq .. $nreq + 2 ];
 is(join(',', @statuses), '503,503,200', 'the receiver answered 503 twice, then 200 (with the wrong ETag)');
 is(sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{P}'}), '1', 'transient failures: no new dead letter');
-control($rcv, { mode => 'fail500', count => 1, then => 'ok' });
+standin_control($rcv, { mode => 'fail500', count => 1, then => 'ok' });
 sql($node, qq{INSERT INTO ppat VALUES (40, '$fac1', 'after 500')});
-ok(pending_is_zero($tid{P}, 30), '500 then delivered');
+ok(pending_is_zero($node, $tid{P}, 30), '500 then delivered');
 check_objects('transient failures', stored_objects($rcv, 'p/'), prefix => 'p/', ext => 'ndjson',
 	tables => { $evt{ppat} => [ grep { $_ ne $poison_id } @{ logged($evt{ppat}) } ] });
 
@@ -760,7 +712,7 @@ cmp_ok(scalar(@payloads), '>', 5, 'NOTIFY payloads were received (' . scalar(@pa
 $tid{K} = add_s3('recv crash', $rcv->{base}, { bucket => 'gs-recv', addressing => 'path', region => 'ap-south-1', prefix => 'k',
 		gzip => JSON::PP::true, tables => [ $tname{cpat} ], max_batch_events => 20 });
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{K}', pg_read_file('$good'))});
-control($rcv, { mode => 'slow', slow_ms => 300 });
+standin_control($rcv, { mode => 'slow', slow_ms => 300 });
 sql($node, qq{DO \$\$ BEGIN
     FOR k IN 0..9 LOOP
         INSERT INTO cpat SELECT k * 20 + g, CASE WHEN g % 2 = 0 THEN '$fac1' ELSE '$fac2' END, 'c' FROM generate_series(1, 20) g;
@@ -778,7 +730,7 @@ while (time() < $deadline)
 }
 cmp_ok(scalar(@reqK), '>=', 3, 'crash: deliveries are under way');
 # hold the next answer for 5 s, wait for that PUT, stop the server meanwhile
-control($rcv, { mode => 'slow', slow_ms => 5000 });
+standin_control($rcv, { mode => 'slow', slow_ms => 5000 });
 my $n0 = scalar(@reqK);
 $deadline = time() + 10;
 while (time() < $deadline)
@@ -790,9 +742,9 @@ while (time() < $deadline)
 my $held = $reqK[-1];
 $node->stop('immediate');
 ok($held && $held->{stored}, "crash: the server was stopped while the receiver held the answer to $held->{key}");
-control($rcv, { mode => 'ok' });
+standin_control($rcv, { mode => 'ok' });
 $node->start;
-ok(pending_is_zero($tid{K}, 60), 'crash: after the restart everything is delivered');
+ok(pending_is_zero($node, $tid{K}, 60), 'crash: after the restart everything is delivered');
 my @after = grep { $_->{key} eq $held->{key} } @{ receiver_requests($rcv) };
 cmp_ok(scalar(@after), '>=', 2, 'crash: the unanswered batch was sent again to the same key (overwritten)');
 check_objects('crash and resend', stored_objects($rcv, 'k/'), prefix => 'k/', ext => 'ndjson', gzip => 1,
@@ -819,8 +771,7 @@ for my $v (sort keys %dump)
 unlike($dump{'server log'}, qr/(PANIC|TRAP|server process .* was terminated by signal)/, 'no crash of a server process');
 
 $node->stop;
-$rcv->{h}->kill_kill(grace => 5);
-is(join(' ', $rcv->{h}->full_results), '0', 'the receiver exits with status 0');
-is(slurp_file("$rcv->{dir}/stderr"), '', 'the receiver wrote nothing to stderr');
+stop_standin($rcv, 'the receiver');
+is(standin_stderr($rcv), '', 'the receiver wrote nothing to stderr');
 $s3h->kill_kill(grace => 5);
 done_testing();

@@ -63,7 +63,6 @@ use GsSyncTest;
 my $J = JSON::PP->new->canonical(1);
 # numbers with every digit: big ones as Math::BigFloat / BigInt
 my $JB = JSON::PP->new->canonical(1)->allow_bignum(1);
-my $STANDIN = abs_path(dirname(__FILE__) . '/../lib/snowflake_standin.py');
 my $PYTHON = '/usr/bin/python3';
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $node;
@@ -108,42 +107,7 @@ for my $k (qw(key key_pkcs1 wrong small ec enc))
 # --------------------------------------------------------------------
 # stand-ins
 # --------------------------------------------------------------------
-my @standins;
 my $http = HTTP::Tiny->new(timeout => 10);
-
-sub start_standin
-{
-	my ($name) = @_;
-	my $dir = "$tmp/sf-$name";
-	mkdir $dir or die "mkdir $dir: $!";
-	my @cmd = ($PYTHON, $STANDIN, '--port', '0', '--port-file', "$dir/port", '--log', "$dir/requests.jsonl",
-		'--public-key', "$tmp/pub.pem", '--max-lifetime', '600', map { ("--$_", $SF{$_}) } sort keys %SF);
-	my $h = IPC::Run::start(\@cmd, '<', \undef, '>', "$dir/stdout", '2>', "$dir/stderr");
-	my $port;
-	for (my $i = 0; $i < 150 && !defined $port; $i++)
-	{
-		if (-s "$dir/port")
-		{
-			$port = slurp_file("$dir/port");
-			chomp $port;
-		}
-		usleep(100_000);
-	}
-	die "stand-in $name did not start: " . (-f "$dir/stderr" ? slurp_file("$dir/stderr") : '') unless $port;
-	my $s = { h => $h, port => $port, log => "$dir/requests.jsonl", name => $name, dir => $dir,
-		base => "http://127.0.0.1:$port" };
-	push @standins, $s;
-	return $s;
-}
-
-sub control
-{
-	my ($s, $settings) = @_;
-	my $res = $http->post("$s->{base}/_control",
-		{ content => encode_json($settings), headers => { 'content-type' => 'application/json' } });
-	die "control of stand-in $s->{name} failed: $res->{status} $res->{content}" unless $res->{success};
-	return decode_json($res->{content});
-}
 
 sub rows_of
 {
@@ -153,70 +117,31 @@ sub rows_of
 	return decode_json($res->{content})->{rows};
 }
 
-# requests(stand-in): every logged request, in order
-sub requests
-{
-	my ($s) = @_;
-	my @out;
-	open(my $fh, '<', $s->{log}) or return [];
-	while (my $l = <$fh>)
-	{
-		next unless $l =~ /\n\z/;
-		my $e = eval { decode_json($l) } or next;
-		push @out, $e if ($e->{kind} // '') eq 'request';
-	}
-	close $fh;
-	return [ sort { $a->{seq} <=> $b->{seq} } @out ];
-}
-
-sub wait_for
-{
-	my ($what, $secs, $cond) = @_;
-	my $deadline = time() + $secs;
-	while (time() < $deadline)
-	{
-		return 1 if $cond->();
-		usleep(100_000);
-	}
-	diag("waited ${secs}s in vain for $what");
-	return 0;
-}
-
-sub sql_error
-{
-	my ($q, %o) = @_;
-	my ($ok, $out, $err) = try_sql($node, "\\set VERBOSITY verbose\n$q", %o);
-	return ('', $err) if $ok;
-	my ($state) = $err =~ /ERROR:\s+([0-9A-Z]{5}):/;
-	return ($state // '?', $err);
-}
-
 sub min9 { return $_[0] < 9 ? $_[0] : 9 }
 
 # --------------------------------------------------------------------
 # the server
 # --------------------------------------------------------------------
 $node = gs_node('snowflake_target', "restart_after_crash = on\n");
-$node->append_conf(
-	'postgresql.conf', q{
-globalsync.max_attempts = 60
-globalsync.retry_base_delay = '50ms'
-globalsync.retry_max_delay = '300ms'
-globalsync.breaker_threshold = 1000
-globalsync.breaker_cooldown = '1s'
-});
-$node->reload;
-ok(wait_until($node, q{SELECT current_setting('globalsync.max_attempts')}, '60', 10), 'the retry settings are reloaded');
+ok( reload_conf(
+		$node, retry_settings(max_attempts => 60, retry_max_delay => '300ms', breaker_threshold => 1000)),
+	'the retry settings are reloaded');
 
+# one stand-in per target, so that their modes do not mix
 my %sf;
-$sf{$_} = start_standin($_) for qw(main async throttle sqlerr missing drop unauth wrongkey crash);
+my @standins;
+for my $name (qw(main async throttle sqlerr missing drop unauth wrongkey crash))
+{
+	$sf{$name} = start_standin(
+		$name, 'snowflake_standin.py',
+		control => '/_control',
+		args => [ '--public-key', "$tmp/pub.pem", map { ("--$_", $SF{$_}) } sort keys %SF ]);
+	push @standins, $sf{$name};
+}
 like($sf{main}{port}, qr/^\d+$/, "the stand-in listens on 127.0.0.1:$sf{main}{port}");
 
 my @tables = qw(sfa sfb sfc sfd sfm sfe sff sfg sfh);
-sql($node, q{
-CREATE EXTENSION globalsync;
-SELECT globalsync.register_consumer('test_hold');
-} . join('', map { "CREATE TABLE $_ (id int PRIMARY KEY, facility_id text, v text, n numeric); SELECT globalsync.track('$_');\n" } @tables));
+track_tables($node, 'id int PRIMARY KEY, facility_id text, v text, n numeric', @tables);
 my $fac = sql($node, q{SELECT globalsync.add_facility('Snow Clinic', 'Asia/Kolkata')});
 
 sub sf_options
@@ -258,18 +183,18 @@ for my $k (sort keys %bad_opts)
 {
 	my $o = $J->encode($bad_opts{$k});
 	$o =~ s/'/''/g;
-	($st, $err) = sql_error(qq{SELECT globalsync.add_target('v1', 'snowflake', '$sf{main}{base}', '$o')});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v1', 'snowflake', '$sf{main}{base}', '$o')});
 	is($st, '22023', "options with $k are refused with 22023") or diag($err);
 }
-like((sql_error(qq{SELECT globalsync.add_target('v1', 'snowflake', '$sf{main}{base}', '{"stage": 1}')}))[1],
+like((sql_error($node, qq{SELECT globalsync.add_target('v1', 'snowflake', '$sf{main}{base}', '{"stage": 1}')}))[1],
 	qr/unknown option "stage".*account, user, table/s, 'the unknown option error lists what the kind takes');
 my $okopt = $J->encode(sf_options({ table => 'RAW."My ""Events"""' }));
-($st, $err) = sql_error(qq{SELECT globalsync.add_target('v2', 'snowflake', 'ftp://127.0.0.1/', '$okopt')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v2', 'snowflake', 'ftp://127.0.0.1/', '$okopt')});
 is($st, '22023', 'an ftp endpoint is refused with 22023') or diag($err);
-($st, $err) = sql_error(qq{SELECT globalsync.add_target('v2', 'snowflake', '$sf{main}{base}/api/v2/statements', '$okopt')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('v2', 'snowflake', '$sf{main}{base}/api/v2/statements', '$okopt')});
 is($st, '22023', 'an endpoint with a path is refused with 22023') or diag($err);
 like($err, qr/account URL/, '... and the error says the endpoint is the account URL');
-($st, $err) = sql_error(qq{SELECT globalsync.remove_target(globalsync.add_target('v3', 'snowflake', '$sf{main}{base}/', '$okopt'))});
+($st, $err) = sql_error($node, qq{SELECT globalsync.remove_target(globalsync.add_target('v3', 'snowflake', '$sf{main}{base}/', '$okopt'))});
 is($st, '', 'a quoted table name with doubled quotes and a trailing slash in the endpoint are accepted') or diag($err);
 is(sql($node, q{SELECT count(*) FROM globalsync.targets WHERE name LIKE 'v_'}), '0', 'no refused target was created');
 
@@ -284,21 +209,21 @@ $tid{sff} = add_sf('unauth', $sf{unauth}, 'sff');
 $tid{sfg} = add_sf('wrongkey', $sf{wrongkey}, 'sfg');
 $tid{sfh} = add_sf('crash', $sf{crash}, 'sfh', { rows_per_statement => 5, max_batch_events => 20 });
 is(scalar(grep { /^TGT_[A-Z0-9]{8}$/ } values %tid), scalar(@tables), 'every snowflake target was added');
-($st, $err) = sql_error(qq{SELECT globalsync.alter_target('$tid{sfa}', options => '{"rows_per_statement": 99999}')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.alter_target('$tid{sfa}', options => '{"rows_per_statement": 99999}')});
 is($st, '22023', 'alter_target with rows_per_statement 99999 is refused with 22023') or diag($err);
 
 # secrets
 for my $k (qw(notpem enc small ec))
 {
 	my $f = $k eq 'notpem' ? "$tmp/notpem" : "$tmp/$k.pem";
-	($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$f'))});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$f'))});
 	is($st, '22023', "a bad private key ($k) is refused with 22023") or diag($err);
 	my @shown = grep { index($err, $_) >= 0 } @{ $key_lines{$k} // [] };
 	is(scalar(@shown), 0, "... and the error does not show it");
 }
-like((sql_error(qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$tmp/enc.pem'))}))[1],
+like((sql_error($node, qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$tmp/enc.pem'))}))[1],
 	qr/encrypted/, 'the error for an encrypted key says so');
-like((sql_error(qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$tmp/small.pem'))}))[1],
+like((sql_error($node, qq{SELECT globalsync.set_target_secret('$tid{sfa}', pg_read_file('$tmp/small.pem'))}))[1],
 	qr/2048/, 'the error for a 1024-bit key names 2048 bits');
 is(sql($node, q{SELECT count(*) FROM globalsync.target_secrets}), '0', 'no refused key was stored');
 
@@ -308,13 +233,6 @@ for my $t (qw(sfa sfb sfc sfd sfm sfe sfh))
 }
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{sff}', pg_read_file('$tmp/key_pkcs1.pem'))});
 is(sql($node, q{SELECT count(*) FROM globalsync.target_secrets}), '8', 'PKCS#8 and PKCS#1 keys are accepted');
-
-sub pending_is_zero
-{
-	my ($t, $secs) = @_;
-	return wait_until($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid{$t}'}, '0',
-		$secs // 30);
-}
 
 # sync_progress samples, for the secret check
 my $progress_samples = '';
@@ -386,7 +304,7 @@ sub check_rows
 }
 
 # statement requests (POST) of a stand-in that ran or were answered from a first run
-sub posts { return [ grep { $_->{method} eq 'POST' } @{ requests($_[0]) } ] }
+sub posts { return [ grep { $_->{method} eq 'POST' } @{ standin_requests($_[0]) } ] }
 
 # --------------------------------------------------------------------
 # 2. main: inserts, updates, deletes, full sync
@@ -404,7 +322,7 @@ END \$\$;});
 is(sql($node, q{SELECT count(*) FROM globalsync.change_log WHERE table_name = 'public.sfa'}), '135',
 	'main: 100 inserts, 25 updates, 10 deletes captured');
 sample_progress();
-ok(pending_is_zero('sfa', 60), 'main: everything delivered');
+ok(pending_is_zero($node, $tid{sfa}, 60), 'main: everything delivered');
 check_rows('main, changes', $sf{main}, 'sfa');
 
 my $sid = sql($node, qq{SELECT globalsync.start_sync('$tid{sfa}', NULL, 'full')});
@@ -461,12 +379,12 @@ like($b0->{statement}, qr/^MERGE INTO RAW\.GLOBALSYNC\.EVENTS t USING .* WHEN NO
 # --------------------------------------------------------------------
 # 3-7. the answers of the SQL API
 # --------------------------------------------------------------------
-control($sf{async}, { mode => 'async', async_polls => 3 });
-control($sf{throttle}, { mode => 'throttle', count => 2, retry_after => 1, then => 'ok' });
-control($sf{sqlerr}, { mode => 'sql_error', marker => 'POISON' });
-control($sf{missing}, { mode => 'table_missing', count => 4, then => 'ok' });
-control($sf{drop}, { mode => 'drop', count => 1, then => 'ok' });
-control($sf{unauth}, { mode => 'unauthorized', count => 1, then => 'ok' });
+standin_control($sf{async}, { mode => 'async', async_polls => 3 });
+standin_control($sf{throttle}, { mode => 'throttle', count => 2, retry_after => 1, then => 'ok' });
+standin_control($sf{sqlerr}, { mode => 'sql_error', marker => 'POISON' });
+standin_control($sf{missing}, { mode => 'table_missing', count => 4, then => 'ok' });
+standin_control($sf{drop}, { mode => 'drop', count => 1, then => 'ok' });
+standin_control($sf{unauth}, { mode => 'unauthorized', count => 1, then => 'ok' });
 
 my $t_throttle = time();
 sql($node, qq{
@@ -480,12 +398,12 @@ INSERT INTO sff SELECT g, '$fac', 'f' || g FROM generate_series(1, 5) g;
 sample_progress();
 for my $t (qw(sfb sfc sfd sfm sfe sff))
 {
-	ok(pending_is_zero($t, 40), "$t: nothing pending any more");
+	ok(pending_is_zero($node, $tid{$t}, 40), "$t: nothing pending any more");
 }
 
 # 3. async
 check_rows('202 then poll', $sf{async}, 'sfb');
-my $ar = requests($sf{async});
+my $ar = standin_requests($sf{async});
 my @gets = grep { $_->{method} eq 'GET' } @$ar;
 my ($apost) = grep { $_->{method} eq 'POST' } @$ar;
 is(scalar(@gets), 4, '202: the statement was polled 4 times (3 answers 202, then 200)');
@@ -547,25 +465,25 @@ sql($node, qq{INSERT INTO sfg SELECT g, '$fac', 'g' || g FROM generate_series(1,
 ok( wait_until($node, qq{SELECT last_error LIKE '%no private key: set it with globalsync.set_target_secret()%'
                            FROM globalsync.target_health WHERE target_id = '$tid{sfg}'}, 't', 20),
 	'no secret: the send fails with "no private key"');
-is(scalar(@{ requests($sf{wrongkey}) }), 0, 'no secret: no request was sent');
+is(scalar(@{ standin_requests($sf{wrongkey}) }), 0, 'no secret: no request was sent');
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{sfg}', pg_read_file('$tmp/wrong.pem'))});
 ok( wait_until($node, qq{SELECT last_error ~ '401.*390144' FROM globalsync.target_health WHERE target_id = '$tid{sfg}'}, 't', 20),
 	'wrong key: the error in target_health has the 401 and Snowflake\'s code');
-ok(wait_for('two refused tokens', 20, sub { grep({ !$_->{jwt_ok} } @{ requests($sf{wrongkey}) }) >= 4 }),
+ok(wait_for('two refused tokens', 20, sub { grep({ !$_->{jwt_ok} } @{ standin_requests($sf{wrongkey}) }) >= 4 }),
 	'wrong key: the stand-in refused the tokens (signature)');
-my @wk = @{ requests($sf{wrongkey}) };
+my @wk = @{ standin_requests($sf{wrongkey}) };
 ok(!grep({ $_->{jwt_ok} } @wk), 'wrong key: no token verified');
 like(join(' ', map { @{ $_->{problems} } } @wk), qr/InvalidSignatureError/, 'wrong key: the stand-in says the signature is invalid');
 is(sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{sfg}'}), '0',
 	'wrong key: nothing dead-lettered');
 sql($node, qq{SELECT globalsync.set_target_secret('$tid{sfg}', pg_read_file('$tmp/key.pem'))});
-ok(pending_is_zero('sfg', 30), 'right key: delivered');
+ok(pending_is_zero($node, $tid{sfg}, 30), 'right key: delivered');
 check_rows('right key after a wrong one', $sf{wrongkey}, 'sfg');
 
 # --------------------------------------------------------------------
 # 9. kill -9 of the worker while it delivers to a slow stand-in
 # --------------------------------------------------------------------
-control($sf{crash}, { mode => 'slow', slow_ms => 150 });
+standin_control($sf{crash}, { mode => 'slow', slow_ms => 150 });
 sql($node, qq{DO \$\$ BEGIN
     FOR k IN 0..9 LOOP
         INSERT INTO sfh SELECT k * 20 + g, '$fac', 's' FROM generate_series(1, 20) g;
@@ -575,13 +493,8 @@ sql($node, qq{DO \$\$ BEGIN
 END \$\$;});
 ok(wait_for('deliveries to the slow stand-in', 30, sub { @{ posts($sf{crash}) } >= 5 }), 'crash: deliveries are under way');
 sample_progress();
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid in the middle of the deliveries");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server is back after the crash restart');
-ok(pending_is_zero('sfh', 60), 'crash: everything delivered after the restart');
+crash_worker($node, 'in the middle of the deliveries');
+ok(pending_is_zero($node, $tid{sfh}, 60), 'crash: everything delivered after the restart');
 check_rows('kill -9 during deliveries', $sf{crash}, 'sfh');
 my $rerun = grep { ($_->{matched} // 0) > 0 } @{ posts($sf{crash}) };
 note("crash: $rerun statements met rows already there (resent after the crash)");
@@ -607,7 +520,7 @@ unlike($dump{'server log'}, qr/(PANIC|TRAP)/, 'no PANIC or assertion failure in 
 
 for my $s (@standins)
 {
-	my @p = grep { @{ $_->{problems} } } @{ requests($s) };
+	my @p = grep { @{ $_->{problems} } } @{ standin_requests($s) };
 	# the wrong key's tokens are the problems expected there
 	@p = grep { !(($_->{problems}[0] // '') =~ /^JWT: InvalidSignatureError/) } @p if $s->{name} eq 'wrongkey';
 	is(scalar(@p), 0, "stand-in $s->{name}: no request had a problem")
@@ -617,10 +530,8 @@ for my $s (@standins)
 $node->stop;
 for my $s (@standins)
 {
-	my $killed = $s->{h}->kill_kill(grace => 5);
-	my @res = $s->{h}->full_results;
-	is(($killed ? 'needed SIGKILL, ' : '') . "@res", '0', "stand-in $s->{name} exits with status 0 on SIGTERM");
-	my $e = -f "$s->{dir}/stderr" ? slurp_file("$s->{dir}/stderr") : '';
+	stop_standin($s);
+	my $e = standin_stderr($s);
 	is($e, '', "stand-in $s->{name} wrote nothing to stderr") or diag($e);
 }
 done_testing();

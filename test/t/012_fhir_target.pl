@@ -58,9 +58,7 @@ use Test::More;
 use GsSyncTest;
 
 my $J = JSON::PP->new->canonical(1);
-my $STANDIN = abs_path(dirname(__FILE__) . '/../lib/fhir_standin.py');
 my $VALIDATE = abs_path(dirname(__FILE__) . '/../lib/fhir_validate.js');
-my $PYTHON = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $node;
 
@@ -74,32 +72,14 @@ my $token = 'gsTok-' . join('', map { ('a' .. 'z', 'A' .. 'Z', 0 .. 9)[ int(rand
 my $token_file = "$tmp/token";
 PostgreSQL::Test::Utils::append_to_file($token_file, $token);
 
-my $sdir = "$tmp/standin";
-mkdir $sdir or die "mkdir $sdir: $!";
-my $standin = IPC::Run::start(
-	[ $PYTHON, $STANDIN, '--port', '0', '--port-file', "$sdir/port", '--log', "$sdir/requests.jsonl",
-	  '--token', $token, '--max-lifetime', '300' ],
-	'<', \undef, '>', "$sdir/stdout", '2>', "$sdir/stderr");
-my $port;
-for (my $i = 0; $i < 150 && !defined $port; $i++)
-{
-	if (-s "$sdir/port")
-	{
-		$port = slurp_file("$sdir/port");
-		chomp $port;
-		last;
-	}
-	usleep(100_000);
-}
-die "the FHIR stand-in did not start: " . slurp_file("$sdir/stderr") unless $port;
-my $base = "http://127.0.0.1:$port";
+my $fhir = start_standin('fhir', 'fhir_standin.py', lifetime => 300, args => [ '--token', $token ]);
+my $base = $fhir->{base};
 
+# control(base path, settings): the stand-in's answers for one base path
 sub control
 {
 	my ($path, %s) = @_;
-	my $res = $http->post("$base/__control",
-		{ content => encode_json({ path => $path, %s }), headers => { 'content-type' => 'application/json' } });
-	die "control failed: $res->{status} $res->{content}" unless $res->{success};
+	standin_control($fhir, { path => $path, %s });
 	return;
 }
 
@@ -134,23 +114,6 @@ sub identifiers
 	return \%n;
 }
 
-# every request the stand-in logged (of one path, if given), in order
-sub requests
-{
-	my ($path) = @_;
-	my @out;
-	open(my $fh, '<', "$sdir/requests.jsonl") or return [];
-	while (my $l = <$fh>)
-	{
-		next unless $l =~ /\n\z/;
-		my $e = eval { decode_json($l) } or next;
-		next unless ($e->{kind} // '') eq 'request';
-		push @out, $e if !defined $path || $e->{path} eq $path;
-	}
-	close $fh;
-	return [ sort { $a->{seq} <=> $b->{seq} } @out ];
-}
-
 # validate(json texts) -> (exit code, [verdicts])
 sub validate
 {
@@ -166,23 +129,7 @@ sub validate
 	return ($rc, [ map { decode_json($_) } grep { /^\{/ } split /\n/, $out ]);
 }
 
-sub sql_error
-{
-	my ($q, %o) = @_;
-	my ($ok, $out, $err) = try_sql($node, "\\set VERBOSITY verbose\n$q", %o);
-	return ('', $err) if $ok;
-	my ($state) = $err =~ /ERROR:\s+([0-9A-Z]{5}):/;
-	return ($state // '?', $err);
-}
-
 my %tid;
-
-sub pending_is_zero
-{
-	my ($t, $secs) = @_;
-	return wait_until($node, qq{SELECT pending_events FROM globalsync.target_health WHERE target_id = '$tid{$t}'},
-		'0', $secs // 30);
-}
 
 my $progress_samples = '';
 
@@ -196,16 +143,7 @@ sub sample_progress
 # the server
 # --------------------------------------------------------------------
 $node = gs_node('fhir_target', "restart_after_crash = on\n");
-$node->append_conf(
-	'postgresql.conf', q{
-globalsync.max_attempts = 4
-globalsync.retry_base_delay = '50ms'
-globalsync.retry_max_delay = '200ms'
-globalsync.breaker_threshold = 3
-globalsync.breaker_cooldown = '1s'
-});
-$node->reload;
-ok(wait_until($node, q{SELECT current_setting('globalsync.max_attempts')}, '4', 10), 'the retry settings are reloaded');
+ok(reload_conf($node, retry_settings()), 'the retry settings are reloaded');
 
 my @facs = qw(MAIN SLOW 412X ENTR 500X FULL AUTH);
 sql($node, q{
@@ -249,7 +187,7 @@ for my $case (
 	[ 'timeout_ms too small', "$base/fhir", '{"timeout_ms": 5}' ],
 	[ 'a table without FHIR resource', "$base/fhir", '{"tables": ["public.other"]}' ])
 {
-	($st, $err) = sql_error(qq{SELECT globalsync.add_target('bad', 'fhir', '$case->[1]', '$case->[2]')});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.add_target('bad', 'fhir', '$case->[1]', '$case->[2]')});
 	is($st, '22023', "add_target refuses $case->[0] with 22023") or diag($err);
 }
 like($err, qr/has no FHIR resource/, '... the tables error says why');
@@ -257,9 +195,9 @@ my $ok_id = sql($node, qq{SELECT globalsync.add_target('okfhir', 'fhir', '$base/
     '{"identifier_system": "https://hospital.example.org/ids/mrn", "schedule": "manual",
       "tables": ["globalsync.patient_registrations", "facilities"], "timeout_ms": 5000}')});
 like($ok_id, qr/^TGT_/, 'good options (with a bare table name) are accepted');
-($st, $err) = sql_error(qq{SELECT globalsync.alter_target('$ok_id', options => '{"tables": ["other"]}')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.alter_target('$ok_id', options => '{"tables": ["other"]}')});
 is($st, '22023', 'alter_target refuses a table without FHIR resource with 22023') or diag($err);
-($st, $err) = sql_error(qq{SELECT globalsync.alter_target('$ok_id', options => '{"organization_system": "nope"}')});
+($st, $err) = sql_error($node, qq{SELECT globalsync.alter_target('$ok_id', options => '{"organization_system": "nope"}')});
 is($st, '22023', 'alter_target refuses a bad organization_system with 22023') or diag($err);
 my %bad_tok = (short => 'abc' . int(rand(1000)), blank => 'has a blank ' . int(rand(1e6)),
 	long => 'x' x 5000, control => "tab\tinside" . int(rand(1e6)));
@@ -267,7 +205,7 @@ for my $k (sort keys %bad_tok)
 {
 	my $f = "$tmp/badtok_$k";
 	PostgreSQL::Test::Utils::append_to_file($f, $bad_tok{$k});
-	($st, $err) = sql_error(qq{SELECT globalsync.set_target_secret('$ok_id', pg_read_file('$f'))});
+	($st, $err) = sql_error($node, qq{SELECT globalsync.set_target_secret('$ok_id', pg_read_file('$f'))});
 	is($st, '22023', "a bad bearer token ($k) is refused with 22023") or diag($err);
 	ok(index($err, $bad_tok{$k}) < 0, '... and the error does not show it');
 }
@@ -337,7 +275,7 @@ is(sql($node, q{SELECT count(*) FROM globalsync.target_secrets}), '6', 'six targ
 sql($node, q{UPDATE globalsync.facilities SET name = name || ' Center' WHERE facility_id LIKE 'FAC_FHIR%' AND facility_id NOT IN ('FAC_FHIRFULL', 'FAC_FHIRAUTH')});
 for my $t (qw(main e500 e412 entry slow))
 {
-	ok(pending_is_zero($t, 30), "$t: its Organization was delivered");
+	ok(pending_is_zero($node, $tid{$t}, 30), "$t: its Organization was delivered");
 }
 
 # --------------------------------------------------------------------
@@ -355,7 +293,7 @@ DELETE FROM globalsync.patient_registrations WHERE patient_id IN ('PAT_MAIN00000
 UPDATE globalsync.facilities SET location = 'Brooklyn' WHERE facility_id = 'FAC_FHIRMAIN';
 COMMIT;});
 sample_progress();
-ok(pending_is_zero('main', 30), 'main: everything delivered');
+ok(pending_is_zero($node, $tid{main}, 30), 'main: everything delivered');
 
 my $state = server_state('/main');
 my %want = map { $_ => 1 } split /\n/,
@@ -390,7 +328,7 @@ is($p13->{telecom}[1]{value}, 'changed13@example.net', 'main: an updated email a
 my @orgs = values %{ $state->{Organization} };
 is(scalar(@orgs) . ' ' . $orgs[0]{address}[0]{text} . ' ' . $orgs[0]{name}, '1 Brooklyn Main Clinic Center',
 	'main: one Organization, updated');
-my $reqs = requests('/main');
+my $reqs = standin_requests($fhir, '/main');
 my @bad_req;
 for my $q (@$reqs)
 {
@@ -416,8 +354,8 @@ is($deletes, 3, 'main: three conditional DELETEs were sent');
 # --------------------------------------------------------------------
 control('/e500', mode => 'fail500', count => 2, then => 'ok');
 sql($node, q{SELECT mk('FAC_FHIR500X', 'EFIVE', 1, 5)});
-ok(pending_is_zero('e500', 30), '500: delivered in the end');
-my @s500 = map { $_->{status} } @{ requests('/e500') };
+ok(pending_is_zero($node, $tid{e500}, 30), '500: delivered in the end');
+my @s500 = map { $_->{status} } @{ standin_requests($fhir, '/e500') };
 is(join(',', @s500[-3 .. -1]), '500,500,200', '500: two 500s, then 200');
 is(scalar(keys %{ identifiers('/e500', 'Patient') }), 5, '500: the 5 Patients are there');
 is(sql($node, qq{SELECT count(*) FROM globalsync.dead_letters WHERE target_id = '$tid{e500}'}), '0', '500: no dead letter');
@@ -445,7 +383,7 @@ like($dl_err, qr/multiple-matches.*matches 2 resources/, "412: ... and the Opera
 my $dupe_ids = identifiers('/e412', 'Patient');
 is(scalar(grep { /^PAT_DUPE/ } keys %$dupe_ids), 8, '412: the other 7 landed beside the 2 seeded copies');
 is($dupe_ids->{PAT_DUPE00000004}, 2, '412: the seeded copies were left alone');
-cmp_ok(scalar(grep { $_->{status} eq '412' } @{ requests('/e412') }), '>=', 2, '412: the batch was halved on 412');
+cmp_ok(scalar(grep { $_->{status} eq '412' } @{ standin_requests($fhir, '/e412') }), '>=', 2, '412: the batch was halved on 412');
 
 # --------------------------------------------------------------------
 # 6. an entry that fails in the transaction-response
@@ -479,7 +417,7 @@ my ($a_count, $a_attempts, $a_err) = split /\|/,
   sql($node, qq{SELECT event_count, attempts, error FROM globalsync.dead_letters WHERE target_id = '$tid{auth}'}), 3;
 is("$a_count $a_attempts", '4 4', '401: the whole batch of 4, after max_attempts (4): retried, not bisected');
 like($a_err, qr/answered 401 \(check the bearer token\).*login/, '401: the error says so, with the OperationOutcome');
-my @areq = @{ requests('/auth') };
+my @areq = @{ standin_requests($fhir, '/auth') };
 is(scalar(grep { defined $_->{headers}{authorization} } @areq), 0, '401: no Authorization header was sent without a token');
 
 # --------------------------------------------------------------------
@@ -487,7 +425,7 @@ is(scalar(grep { defined $_->{headers}{authorization} } @areq), 0, '401: no Auth
 # --------------------------------------------------------------------
 sql($node, q{SELECT mk('FAC_FHIRFULL', 'FULL', 1, 30)});
 usleep(500_000);
-is(scalar(@{ requests('/full') }), 0, 'manual: nothing is sent before start_sync');
+is(scalar(@{ standin_requests($fhir, '/full') }), 0, 'manual: nothing is sent before start_sync');
 my $sid = sql($node, qq{SELECT globalsync.start_sync('$tid{full}', NULL, 'full')});
 is(sql($node, qq{SELECT globalsync.wait_sync('$sid', '30 s')}), 'completed', 'full sync: completed');
 my $fstate = server_state('/full');
@@ -521,16 +459,10 @@ sql($node, q{DO $$ BEGIN
     UPDATE globalsync.patient_registrations SET email = 'after@example.org'
      WHERE facility_id = 'FAC_FHIRSLOW' AND right(patient_id, 1) = '3';
 END $$;});
-my $deadline = time() + 30;
-usleep(100_000) while @{ requests('/slow') } < 4 && time() < $deadline;
+wait_requests($fhir, '/slow', 4, 30);
 sample_progress();
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid), deliveries are under way");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the worker $pid in the middle of a slow delivery");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'), 'the server is back after the crash restart');
-ok(pending_is_zero('slow', 60), 'slow: everything delivered after the crash');
+crash_worker($node, 'in the middle of a slow delivery');
+ok(pending_is_zero($node, $tid{slow}, 60), 'slow: everything delivered after the crash');
 control('/slow', mode => 'ok');
 my $sids = identifiers('/slow', 'Patient');
 is(scalar(keys %$sids), 200, 'slow: 200 Patients at the server');
@@ -539,13 +471,13 @@ my $sstate = server_state('/slow');
 is(scalar(grep { ($_->{telecom}[1]{value} // '') eq 'after@example.org' } values %{ $sstate->{Patient} }), 20,
 	'slow: the 20 updates after the inserts hold');
 my %sent;
-$sent{ (eval { decode_json($_->{body}) } // {})->{identifier}{value} // '' }++ for @{ requests('/slow') };
+$sent{ (eval { decode_json($_->{body}) } // {})->{identifier}{value} // '' }++ for @{ standin_requests($fhir, '/slow') };
 note('slow: ' . scalar(grep { $_ > 1 } values %sent) . ' bundles were sent more than once');
 
 # --------------------------------------------------------------------
 # 10. every bundle received, validated
 # --------------------------------------------------------------------
-my @bodies = map { $_->{body} } @{ requests() };
+my @bodies = map { $_->{body} } @{ standin_requests($fhir) };
 ($vrc, $verdicts) = validate(\@bodies, 'received');
 is($vrc, 0, 'every bundle the stand-in received (' . scalar(@bodies) . ') is valid for both validators');
 is(scalar(grep { $_->{valid} } @$verdicts), scalar(@bodies), '... one valid verdict each')
@@ -574,7 +506,6 @@ for my $k (sort keys %bad_tok)
 unlike($log, qr/(PANIC|TRAP|terminated by signal 11)/, 'no PANIC, assertion failure or segfault in the server log');
 
 $node->stop;
-my $killed = $standin->kill_kill(grace => 5);
-is(($killed ? 'needed SIGKILL, ' : '') . join(' ', $standin->full_results), '0', 'the stand-in exits 0 on SIGTERM');
-is(slurp_file("$sdir/stderr"), '', 'the stand-in wrote nothing to stderr');
+stop_standin($fhir, 'the stand-in');
+is(standin_stderr($fhir), '', 'the stand-in wrote nothing to stderr');
 done_testing();
