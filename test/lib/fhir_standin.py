@@ -155,6 +155,7 @@ class State(standin.Modes):
         super().__init__(MODES, DEFAULTS, SETTING_KEYS)
         self.token = args.token
         self.stores = {}        # base -> {"Type": {id: resource}}
+        self.indexes = {}       # base -> {(Type, system or None, value): {id}}
         self.next_id = 1
         self.log = standin.JsonLog(args.log)
 
@@ -167,19 +168,44 @@ class State(standin.Modes):
     def store(self, base):
         return self.stores.setdefault(base, {"Patient": {}, "Organization": {}})
 
+    # The identifier index: a lookup per conditional URL instead of a scan
+    # of the store (the benchmark sends tens of thousands of Patients).
+    # Under self.lock.
+    def _index_keys(self, rtype, res):
+        for ident in res.get("identifier") or []:
+            yield (rtype, ident.get("system"), ident.get("value"))
+            yield (rtype, None, ident.get("value"))
+
+    def _matches(self, base, rtype, system, value):
+        return sorted(self.indexes.get(base, {}).get((rtype, system, value), ()))
+
+    def _set(self, base, rtype, rid, res):
+        """Store res (None: delete) under rid; returns what was there."""
+        store = self.store(base).setdefault(rtype, {})
+        index = self.indexes.setdefault(base, {})
+        old = store.pop(rid, None)
+        if old is not None:
+            for k in self._index_keys(rtype, old):
+                index.get(k, set()).discard(rid)
+        if res is not None:
+            store[rid] = res
+            for k in self._index_keys(rtype, res):
+                index.setdefault(k, set()).add(rid)
+        return old
+
     def seed(self, base, res):
         with self.lock:
             res = copy.deepcopy(res)
             rid = res.get("id") or self.new_id()
             res["id"] = rid
             res.setdefault("meta", {})["versionId"] = "1"
-            self.store(base).setdefault(res["resourceType"], {})[rid] = res
+            self._set(base, res["resourceType"], rid, res)
             return res
 
     def search(self, base, rtype, system, value):
         with self.lock:
-            return [copy.deepcopy(r) for r in self.store(base).get(rtype, {}).values()
-                    if has_identifier(r, system, value)]
+            store = self.store(base).get(rtype, {})
+            return [copy.deepcopy(store[rid]) for rid in self._matches(base, rtype, system, value)]
 
     def dump(self, base):
         with self.lock:
@@ -216,44 +242,55 @@ class State(standin.Modes):
             plan.append((i, method, url, rtype, system, value, e.get("resource")))
 
         with self.lock:
-            work = copy.deepcopy(self.store(base))
-            out = [None] * len(entries)
-            # R4 transaction processing order: DELETE before PUT
-            for i, method, url, rtype, system, value, res in \
-                    [p for p in plan if p[1] == "DELETE"] + [p for p in plan if p[1] == "PUT"]:
-                matches = [rid for rid, r in work[rtype].items() if has_identifier(r, system, value)]
-                if len(matches) > 1:
-                    raise TxError(412, "multiple-matches",
-                                  f"entry {i}: {method} {url} matches {len(matches)} resources")
-                if method == "DELETE":
-                    for rid in matches:
-                        del work[rtype][rid]
-                    out[i] = {"status": "204 No Content"}
-                    continue
-                res = copy.deepcopy(res)
-                ref = (res.get("managingOrganization") or {}).get("reference") or ""
-                if ref.startswith("Organization?"):
-                    otype, osys, oval = parse_conditional(ref)
-                    orgs = [rid for rid, r in work["Organization"].items() if has_identifier(r, osys, oval)]
-                    if len(orgs) != 1:
-                        raise TxError(412 if orgs else 400, "multiple-matches" if orgs else "not-found",
-                                      f"entry {i}: the conditional reference {ref} matches {len(orgs)} resources")
-                    res["managingOrganization"]["reference"] = f"Organization/{orgs[0]}"
-                if matches:
-                    rid = matches[0]
-                    version = int(work[rtype][rid]["meta"]["versionId"]) + 1
-                    status = "200 OK"
-                else:
-                    rid = self.new_id()
-                    version = 1
-                    status = "201 Created"
-                res["id"] = rid
-                res["meta"] = {"versionId": str(version),
-                               "lastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                work[rtype][rid] = res
-                out[i] = {"status": status, "location": f"{rtype}/{rid}/_history/{version}",
-                          "etag": f'W/"{version}"'}
-            self.stores[base] = work
+            # all or nothing: changes go to the store at once and are undone
+            # (newest first) if an entry fails
+            undo = []
+            try:
+                out = self._apply(base, plan, len(entries), undo)
+            except TxError:
+                for rtype, rid, old in reversed(undo):
+                    self._set(base, rtype, rid, old)
+                raise
+        return out
+
+    def _apply(self, base, plan, n, undo):
+        out = [None] * n
+        store = self.store(base)
+        # R4 transaction processing order: DELETE before PUT
+        for i, method, url, rtype, system, value, res in \
+                [p for p in plan if p[1] == "DELETE"] + [p for p in plan if p[1] == "PUT"]:
+            matches = self._matches(base, rtype, system, value)
+            if len(matches) > 1:
+                raise TxError(412, "multiple-matches",
+                              f"entry {i}: {method} {url} matches {len(matches)} resources")
+            if method == "DELETE":
+                for rid in matches:
+                    undo.append((rtype, rid, self._set(base, rtype, rid, None)))
+                out[i] = {"status": "204 No Content"}
+                continue
+            res = copy.deepcopy(res)
+            ref = (res.get("managingOrganization") or {}).get("reference") or ""
+            if ref.startswith("Organization?"):
+                otype, osys, oval = parse_conditional(ref)
+                orgs = self._matches(base, "Organization", osys, oval)
+                if len(orgs) != 1:
+                    raise TxError(412 if orgs else 400, "multiple-matches" if orgs else "not-found",
+                                  f"entry {i}: the conditional reference {ref} matches {len(orgs)} resources")
+                res["managingOrganization"]["reference"] = f"Organization/{orgs[0]}"
+            if matches:
+                rid = matches[0]
+                version = int(store[rtype][rid]["meta"]["versionId"]) + 1
+                status = "200 OK"
+            else:
+                rid = self.new_id()
+                version = 1
+                status = "201 Created"
+            res["id"] = rid
+            res["meta"] = {"versionId": str(version),
+                           "lastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            undo.append((rtype, rid, self._set(base, rtype, rid, res)))
+            out[i] = {"status": status, "location": f"{rtype}/{rid}/_history/{version}",
+                      "etag": f'W/"{version}"'}
         return out
 
 
