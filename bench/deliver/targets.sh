@@ -10,6 +10,8 @@
 # synced in turn with start_sync() + wait_sync(), alone on the machine.
 # events/s = events delivered / wall time of the sync; the peer is then
 # asked what it holds, so a figure only counts what really arrived.
+# worker_cpu and peer_cpu: CPU seconds the database's sync worker and the
+# peer process used during the sync (from /proc/PID/stat).
 #
 # The kinds and their peers (the test suite's stand-ins, test/lib):
 #   http       webhook_receiver.py (Standard Webhooks, format ndjson)
@@ -89,12 +91,13 @@ wait_port() {
 }
 
 # ---------------------------------------------------------------- peers
-declare -A TID URL
+declare -A TID URL PEER
 if wanted http; then
     mkdir -p "$W/http"
     "$PYTHON" "$REPO/test/lib/webhook_receiver.py" --log "$W/http/log.jsonl" --port 0 \
         --port-file "$W/http/port" --mode ok --max-lifetime 3600 >"$W/http/out" 2>&1 &
     PIDS+=($!)
+    PEER[http]=$!
     URL[http]="http://127.0.0.1:$(wait_port "$W/http/port")/bench"
 fi
 if wanted s3; then
@@ -103,6 +106,7 @@ if wanted s3; then
         --bucket gs-bench --access-key-id AKIAGSBENCH00000000 --secret-access-key benchsecretbenchsecretbenchsecret0000000 \
         --region eu-west-1 --port-file "$W/s3/port" --max-lifetime 3600 >"$W/s3/out" 2>&1 &
     PIDS+=($!)
+    PEER[s3]=$!
     URL[s3]="http://127.0.0.1:$(wait_port "$W/s3/port")"
 fi
 if wanted s3rver; then
@@ -110,6 +114,7 @@ if wanted s3rver; then
     node "$REPO/test/node/node_modules/s3rver/bin/s3rver.js" -d "$W/s3rver/data" -a 127.0.0.1 -p 0 \
         --silent --configure-bucket gs-bench >"$W/s3rver/out" 2>&1 &
     PIDS+=($!)
+    PEER[s3rver]=$!
     for ((i = 0; i < 150; i++)); do
         grep -qE 'listening on [^:[:space:]]+:[0-9]+' "$W/s3rver/out" 2>/dev/null && break
         sleep 0.1
@@ -126,6 +131,7 @@ if wanted snowflake; then
         --public-key "$W/snowflake/pub.pem" --account XY12345 --user GS_BENCH --table PATIENT_EVENTS \
         --port-file "$W/snowflake/port" --max-lifetime 3600 >"$W/snowflake/out" 2>&1 &
     PIDS+=($!)
+    PEER[snowflake]=$!
     URL[snowflake]="http://127.0.0.1:$(wait_port "$W/snowflake/port")"
 fi
 if wanted fhir; then
@@ -133,6 +139,7 @@ if wanted fhir; then
     "$PYTHON" "$REPO/test/lib/fhir_standin.py" --log "$W/fhir/log.jsonl" --port-file "$W/fhir/port" \
         --max-lifetime 3600 >"$W/fhir/out" 2>&1 &
     PIDS+=($!)
+    PEER[fhir]=$!
     URL[fhir]="http://127.0.0.1:$(wait_port "$W/fhir/port")/fhir"
 fi
 chown -R postgres:postgres "$W"
@@ -208,23 +215,33 @@ EOF
     esac
 }
 
+# cpu PID: user+system CPU seconds a process has used so far
+TICK=$(getconf CLK_TCK)
+cpu() { awk -v t="$TICK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+WPID=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'globalsync worker' LIMIT 1")
+[[ -n $WPID ]] || gs_die "no globalsync worker is running"
+
 RESULT=$W/result.txt
-printf '%-10s %9s %9s %9s %11s %9s\n' kind events held seconds events/s vs_http >"$RESULT"
+printf '%-10s %9s %9s %9s %11s %9s %11s %11s\n' kind events held seconds events/s vs_http worker_cpu peer_cpu >"$RESULT"
 HTTP_RATE=""
 for kind in http s3 s3rver snowflake fhir; do
     wanted "$kind" || continue
     gs_log "sync to $kind (${URL[$kind]})"
+    w0=$(cpu "$WPID")
+    p0=$(cpu "${PEER[$kind]}")
     t0=$(date +%s.%N)
     sid=$(q "SELECT globalsync.start_sync('${TID[$kind]}')")
     st=$(q "SELECT globalsync.wait_sync('$sid', '10 minutes')")
     t1=$(date +%s.%N)
+    wcpu=$(awk -v a="$w0" -v b="$(cpu "$WPID")" 'BEGIN { printf "%.2f", b - a }')
+    pcpu=$(awk -v a="$p0" -v b="$(cpu "${PEER[$kind]}")" 'BEGIN { printf "%.2f", b - a }')
     [[ $st == completed ]] || gs_warn "$kind: sync $sid ended $st: $(q "SELECT error_message FROM globalsync.sync_history WHERE sync_id = '$sid'" 2>/dev/null || true)"
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     n=$(held "$kind")
     rate=$(awk -v n="$EVENTS" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
     [[ $kind == http ]] && HTTP_RATE=$rate
     vs=$(awk -v r="$rate" -v h="$HTTP_RATE" 'BEGIN { if (h == "" || h == 0) print "-"; else printf "%.2fx", r / h }')
-    printf '%-10s %9s %9s %9s %11s %9s\n' "$kind" "$EVENTS" "$n" "$secs" "$rate" "$vs" >>"$RESULT"
+    printf '%-10s %9s %9s %9s %11s %9s %11s %11s\n' "$kind" "$EVENTS" "$n" "$secs" "$rate" "$vs" "$wcpu" "$pcpu" >>"$RESULT"
     [[ $n -eq $ROWS ]] || gs_warn "$kind: the peer holds $n patient events of $ROWS"
 done
 
