@@ -1131,6 +1131,10 @@ StartPut(S3Target *st, GsSendResult *result)
 		return false;
 	}
 	curl_easy_setopt(st->req.easy, CURLOPT_AWS_SIGV4, st->sigv4);
+	/*
+	 * What CURLOPT_USERPWD "id:secret" would set, in two options: a secret
+	 * of an S3-compatible service may itself contain ':'.
+	 */
 	curl_easy_setopt(st->req.easy, CURLOPT_USERNAME, st->key_id);
 	curl_easy_setopt(st->req.easy, CURLOPT_PASSWORD, st->secret_key);
 	if (!GsHttpGo(&st->req, result->error, sizeof(result->error)))
