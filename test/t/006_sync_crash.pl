@@ -79,13 +79,7 @@ $$;
 my $full1 = sql($node, qq{SELECT globalsync.start_sync('$full', NULL, 'full')});
 ok(wait_until($node, $both_busy, 't', 30), 'the realtime run and the full sync are both delivering');
 
-my $pid = worker_pid($node);
-cmp_ok($pid, '>', 0, "the worker runs (pid $pid)");
-my $log_offset = -s $node->logfile;
-ok(kill('KILL', $pid), "kill -9 of the globalsync worker $pid");
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-ok($node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()'),
-	'the server accepts connections again after the crash restart');
+my $pid = crash_worker($node, 'while a realtime run and a full sync deliver');
 ok( wait_until($node, qq{SELECT coalesce((globalsync.health()->>'worker_pid')::int, 0) NOT IN (0, $pid)}, 't', 30),
 	'a new worker runs');
 
