@@ -97,7 +97,11 @@ GsWorkerShmemStartup(void)
 	}
 }
 
-/* Entry of dboid, or NULL; caller holds the spinlock. */
+/*
+ * Entry of dboid, or NULL.  The caller holds the spinlock, or is one of the
+ * wake-up paths below that read without it: an entry being taken or given
+ * up at that moment only costs a missed or a spurious wake-up.
+ */
 static GsDbWorker *
 FindDb(Oid dboid)
 {
@@ -299,23 +303,14 @@ GsDbWorkerConfigGen(Oid dboid)
 void
 GsWorkerWakeDb(Oid dboid)
 {
-	int			i;
+	GsDbWorker *w;
+	Latch	   *latch;
 
-	if (worker_shared == NULL)
+	if (worker_shared == NULL || (w = FindDb(dboid)) == NULL)
 		return;
-	for (i = 0; i < GS_MAX_DATABASES; i++)
-	{
-		GsDbWorker *w = &worker_shared->dbs[i];
-
-		if (w->dboid == dboid)
-		{
-			Latch	   *latch = w->latch;
-
-			if (latch)
-				SetLatch(latch);
-			return;
-		}
-	}
+	latch = w->latch;
+	if (latch)
+		SetLatch(latch);
 }
 
 /*
@@ -329,44 +324,26 @@ GsWorkerWakeDb(Oid dboid)
 void
 GsWorkerSignalCommit(Oid dboid)
 {
-	int			i;
+	GsDbWorker *w;
+	Latch	   *latch;
 
-	if (worker_shared == NULL)
+	if (worker_shared == NULL || (w = FindDb(dboid)) == NULL)
 		return;
-	for (i = 0; i < GS_MAX_DATABASES; i++)
-	{
-		GsDbWorker *w = &worker_shared->dbs[i];
-
-		if (w->dboid == dboid)
-		{
-			Latch	   *latch = w->latch;
-
-			if (pg_atomic_read_u32(&w->commit_armed) != 0 &&
-				pg_atomic_exchange_u32(&w->commit_armed, 0) != 0 && latch)
-				SetLatch(latch);
-			return;
-		}
-	}
+	latch = w->latch;
+	if (pg_atomic_read_u32(&w->commit_armed) != 0 &&
+		pg_atomic_exchange_u32(&w->commit_armed, 0) != 0 && latch)
+		SetLatch(latch);
 }
 
 /* The worker of dboid wants to be woken by the next capturing commit. */
 void
 GsDbWorkerArmCommitSignal(Oid dboid)
 {
-	int			i;
+	GsDbWorker *w;
 
-	if (worker_shared == NULL)
+	if (worker_shared == NULL || (w = FindDb(dboid)) == NULL)
 		return;
-	for (i = 0; i < GS_MAX_DATABASES; i++)
-	{
-		GsDbWorker *w = &worker_shared->dbs[i];
-
-		if (w->dboid == dboid)
-		{
-			pg_atomic_write_u32(&w->commit_armed, 1);
-			return;
-		}
-	}
+	pg_atomic_write_u32(&w->commit_armed, 1);
 }
 
 static void
