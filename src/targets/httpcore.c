@@ -33,19 +33,24 @@
 
 char	   *gs_allowed_hosts = NULL;
 
-static bool curl_ready = false;
+/* libcurl's global initialisation, once per process; false if it failed */
+static bool
+CurlReady(void)
+{
+	static bool curl_ready = false;
+
+	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		curl_ready = true;
+	return curl_ready;
+}
 
 void
 GsHttpEnsureCurl(void)
 {
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not initialize libcurl")));
-		curl_ready = true;
-	}
+	if (!CurlReady())
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialize libcurl")));
 }
 
 /* ----------------------------------------------------------------
@@ -788,9 +793,7 @@ GsHttpPrepare(GsHttpRequest *req, const GsHttpConn *conn,
 	req->headers = headers;
 	req->body_max = body_max;
 
-	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		curl_ready = true;
-	easy = curl_ready ? curl_easy_init() : NULL;
+	easy = CurlReady() ? curl_easy_init() : NULL;
 	if (easy == NULL || SharedMulti() == NULL)
 	{
 		if (easy)
