@@ -14,6 +14,7 @@ OBJS = \
 	src/progress/progress.o \
 	src/targets/fhir.o \
 	src/targets/file.o \
+	src/targets/gsjson.o \
 	src/targets/http.o \
 	src/targets/httpcore.o \
 	src/targets/s3.o \

@@ -2,7 +2,7 @@
  *
  * gsjson.h
  *	  jansson, for the drivers that use it (s3, snowflake, fhir), made to
- *	  live next to PostgreSQL's headers.
+ *	  live next to PostgreSQL's headers; and a scanner of JSON spans.
  *
  * Two names clash.  utils/fmgrprotos.h declares PostgreSQL's SQL functions
  * json_object() and json_typeof(); jansson declares a json_object() of its
@@ -27,6 +27,22 @@
 #define json_object gs_jansson_json_object_do_not_call
 #include <jansson.h>
 #undef json_object
+
+/*
+ * Spans of JSON text jansson has accepted (gsjson.c).  GsJsonSkipValue
+ * returns the end of the value starting at p, NULL if the text ends first.
+ * GsJsonForEachMember calls fn for each member of the object starting at p
+ * with the key's raw text (between its quotes, escapes not decoded) and the
+ * value's span [v, vend), until fn returns false; it returns false if the
+ * text is not an object.
+ */
+typedef bool (*GsJsonMemberFn) (const char *key, size_t keylen,
+								const char *v, const char *vend, void *arg);
+
+extern const char *GsJsonSkipWs(const char *p, const char *end);
+extern const char *GsJsonSkipValue(const char *p, const char *end);
+extern bool GsJsonForEachMember(const char *p, const char *end,
+								GsJsonMemberFn fn, void *arg);
 
 /* a new empty object, or NULL if out of memory */
 static inline json_t *

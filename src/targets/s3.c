@@ -554,55 +554,49 @@ IstDate(const char *s, int *year, int *month, int *day)
 }
 
 /* ----------------------------------------------------------------
- * a minimal scanner over valid JSON text, for the raw text of values
- * (jansson has already accepted the line: this only finds spans)
+ * members of an event line with decoded keys (the spans: gsjson.c)
  * ---------------------------------------------------------------- */
 
-static const char *
-SkipWs(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* the end of the JSON value starting at p, or NULL */
-static const char *
-SkipValue(const char *p, const char *end)
-{
-	int			depth = 0;
-
-	if (p >= end)
-		return NULL;
-	do
-	{
-		if (p >= end)
-			return NULL;
-		if (*p == '"')
-		{
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return NULL;
-			p++;
-		}
-		else if (*p == '{' || *p == '[')
-			depth++, p++;
-		else if (*p == '}' || *p == ']')
-			depth--, p++;
-		else if (depth > 0)
-			p++;
-		else
-		{
-			while (p < end && !strchr(",}] \t\r\n", *p))
-				p++;
-		}
-	} while (depth > 0);
-	return p;
-}
-
 typedef void (*MemberFn) (const char *key, const char *v, const char *vend, void *arg);
+
+typedef struct DecodedMembers
+{
+	MemberFn	fn;
+	void	   *arg;
+	bool		bad;			/* a key jansson could not decode */
+} DecodedMembers;
+
+static bool
+DecodeKey(const char *raw, size_t rawlen, const char *v, const char *vend, void *arg)
+{
+	DecodedMembers *dm = (DecodedMembers *) arg;
+	json_t	   *k = NULL;
+	char		plain[128];
+	const char *key;
+
+	if (rawlen < sizeof(plain) && memchr(raw, '\\', rawlen) == NULL)
+	{
+		/* the common case: no escapes, the text is the key */
+		memcpy(plain, raw, rawlen);
+		plain[rawlen] = '\0';
+		key = plain;
+	}
+	else
+	{
+		/* the key with its quotes, decoded by jansson */
+		k = json_loadb(raw - 1, rawlen + 2, JSON_DECODE_ANY, NULL);
+		if (k == NULL || !json_is_string(k))
+		{
+			json_decref(k);
+			dm->bad = true;
+			return false;
+		}
+		key = json_string_value(k);
+	}
+	dm->fn(key, v, vend, dm->arg);
+	json_decref(k);
+	return true;
+}
 
 /*
  * ForEachMember
@@ -612,62 +606,9 @@ typedef void (*MemberFn) (const char *key, const char *v, const char *vend, void
 static bool
 ForEachMember(const char *p, const char *end, MemberFn fn, void *arg)
 {
-	p = SkipWs(p, end);
-	if (p >= end || *p != '{')
-		return false;
-	p = SkipWs(p + 1, end);
-	if (p < end && *p == '}')
-		return true;
-	while (p < end)
-	{
-		const char *kend = SkipValue(p, end);
-		const char *v;
-		const char *vend;
-		json_t	   *k = NULL;
-		char		plain[128];
-		const char *key;
+	DecodedMembers dm = {fn, arg, false};
 
-		if (kend == NULL || *p != '"')
-			return false;
-		if (kend - p - 2 < (ptrdiff_t) sizeof(plain) && memchr(p, '\\', kend - p) == NULL)
-		{
-			/* the common case: no escapes, the text is the key */
-			memcpy(plain, p + 1, kend - p - 2);
-			plain[kend - p - 2] = '\0';
-			key = plain;
-		}
-		else
-		{
-			k = json_loadb(p, kend - p, JSON_DECODE_ANY, NULL);
-			if (k == NULL || !json_is_string(k))
-			{
-				json_decref(k);
-				return false;
-			}
-			key = json_string_value(k);
-		}
-		p = SkipWs(kend, end);
-		if (p >= end || *p != ':')
-		{
-			json_decref(k);
-			return false;
-		}
-		v = SkipWs(p + 1, end);
-		vend = SkipValue(v, end);
-		if (vend == NULL)
-		{
-			json_decref(k);
-			return false;
-		}
-		fn(key, v, vend, arg);
-		json_decref(k);
-		p = SkipWs(vend, end);
-		if (p < end && *p == ',')
-			p = SkipWs(p + 1, end);
-		else
-			return p < end && *p == '}';
-	}
-	return false;
+	return GsJsonForEachMember(p, end, DecodeKey, &dm) && !dm.bad;
 }
 
 /* ----------------------------------------------------------------

@@ -540,131 +540,76 @@ EnsureJwt(SfTarget *st, char *err, size_t errlen)
  * the events of a batch
  * ---------------------------------------------------------------- */
 
-static const char *
-SkipWs(const char *p, const char *end)
+/* the members of an event line bound as their raw JSON text */
+enum
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	return p;
-}
+	RAW_EVENT_ID,
+	RAW_PK,
+	RAW_ROW,
+	RAW_OLD,
+	NUM_RAW
+};
+static const char *const raw_keys[NUM_RAW] = {"event_id", "pk", "row", "old"};
 
-/* p at a '"': just after the closing quote */
-static const char *
-SkipString(const char *p, const char *end)
+typedef struct RawSpans
 {
-	for (p++; p < end; p++)
-	{
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
-	}
-	return end;
-}
+	const char *v[NUM_RAW];
+	const char *vend[NUM_RAW];
+} RawSpans;
 
-/* p at a value: just after it */
-static const char *
-SkipValue(const char *p, const char *end)
+/* GsJsonForEachMember's callback: note the first span of each raw key */
+static bool
+NoteRawSpan(const char *key, size_t keylen, const char *v, const char *vend, void *arg)
 {
-	int			depth = 0;
+	RawSpans   *rs = (RawSpans *) arg;
+	int			i;
 
-	if (p < end && *p == '"')
-		return SkipString(p, end);
-	if (p < end && (*p == '{' || *p == '['))
-	{
-		while (p < end)
+	for (i = 0; i < NUM_RAW; i++)
+		if (rs->v[i] == NULL && strlen(raw_keys[i]) == keylen &&
+			strncmp(key, raw_keys[i], keylen) == 0)
 		{
-			if (*p == '"')
-			{
-				p = SkipString(p, end);
-				continue;
-			}
-			if (*p == '{' || *p == '[')
-				depth++;
-			else if (*p == '}' || *p == ']')
-			{
-				if (--depth == 0)
-					return p + 1;
-			}
-			p++;
+			rs->v[i] = v;
+			rs->vend[i] = vend;
 		}
-		return end;
-	}
-	while (p < end && !strchr(",}] \t\r\n", *p))
-		p++;
-	return p;
+	return true;
 }
 
 /*
- * RawMember
- *		The text of the value of a top-level key of a JSON object that
- *		jansson has already accepted: palloc'd, NULL if the key is absent or
- *		its value is null.  With compact, blanks outside strings are left
- *		out.
+ * RawText
+ *		The text of a value span of a line jansson has already accepted:
+ *		palloc'd, NULL if absent or null.  With compact, blanks outside
+ *		strings are left out.
  */
 static char *
-RawMember(const char *line, size_t len, const char *key, bool compact)
+RawText(const char *v, const char *vend, bool compact)
 {
-	const char *end = line + len;
-	const char *p = SkipWs(line, end);
-	size_t		klen = strlen(key);
+	StringInfoData out;
+	const char *q;
 
-	if (p >= end || *p != '{')
+	if (v == NULL || (vend - v == 4 && strncmp(v, "null", 4) == 0))
 		return NULL;
-	p++;
-	while (p < end)
+	if (!compact)
+		return pnstrdup(v, vend - v);
+	initStringInfo(&out);
+	for (q = v; q < vend;)
 	{
-		const char *k;
-		const char *kend;
-		const char *v;
-		const char *vend;
-
-		p = SkipWs(p, end);
-		if (p >= end || *p != '"')
-			return NULL;
-		k = p + 1;
-		p = SkipString(p, end);
-		kend = p - 1;			/* the closing quote */
-		p = SkipWs(p, end);
-		if (p >= end || *p != ':')
-			return NULL;
-		v = SkipWs(p + 1, end);
-		vend = SkipValue(v, end);
-		if ((size_t) (kend - k) == klen && strncmp(k, key, klen) == 0)
+		if (*q == '"')
 		{
-			StringInfoData out;
-			const char *q;
+			const char *e = GsJsonSkipValue(q, vend);
 
-			if (vend - v == 4 && strncmp(v, "null", 4) == 0)
-				return NULL;
-			if (!compact)
-				return pnstrdup(v, vend - v);
-			initStringInfo(&out);
-			for (q = v; q < vend;)
-			{
-				if (*q == '"')
-				{
-					const char *e = SkipString(q, vend);
-
-					appendBinaryStringInfo(&out, q, e - q);
-					q = e;
-				}
-				else
-				{
-					if (!strchr(" \t\r\n", *q))
-						appendStringInfoChar(&out, *q);
-					q++;
-				}
-			}
-			return out.data;
+			if (e == NULL)
+				e = vend;
+			appendBinaryStringInfo(&out, q, e - q);
+			q = e;
 		}
-		p = SkipWs(vend, end);
-		if (p < end && *p == ',')
-			p++;
 		else
-			return NULL;
+		{
+			if (!strchr(" \t\r\n", *q))
+				appendStringInfoChar(&out, *q);
+			q++;
+		}
 	}
-	return NULL;
+	return out.data;
 }
 
 /* a string member of a jansson object: palloc'd copy, NULL if absent or null */
@@ -706,6 +651,7 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 		SfEvent    *ev;
 		bool		bad = false;
 		char	   *snapshot;
+		RawSpans	raw;
 
 		CHECK_FOR_INTERRUPTS();
 		/* integers as reals: a big number must not make the line unreadable */
@@ -730,10 +676,12 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 		ev->captured = StringMember(obj, "captured_at", &bad);
 		snapshot = StringMember(obj, "snapshot", &bad);
 		json_decref(obj);
-		ev->event_id = RawMember(p, len, "event_id", true);
-		ev->pk = RawMember(p, len, "pk", false);
-		ev->row = RawMember(p, len, "row", false);
-		ev->old = RawMember(p, len, "old", false);
+		memset(&raw, 0, sizeof(raw));
+		(void) GsJsonForEachMember(p, p + len, NoteRawSpan, &raw);
+		ev->event_id = RawText(raw.v[RAW_EVENT_ID], raw.vend[RAW_EVENT_ID], true);
+		ev->pk = RawText(raw.v[RAW_PK], raw.vend[RAW_PK], false);
+		ev->row = RawText(raw.v[RAW_ROW], raw.vend[RAW_ROW], false);
+		ev->old = RawText(raw.v[RAW_OLD], raw.vend[RAW_OLD], false);
 		if (ev->event_id && strspn(ev->event_id, "0123456789") != strlen(ev->event_id))
 			bad = true;
 		if (bad || ev->table == NULL || ev->op == NULL)
@@ -744,7 +692,7 @@ ParseEvents(SfTarget *st, const GsBatch *batch, char *err, size_t errlen)
 		}
 		if (strcmp(ev->op, "R") == 0)
 		{
-			char	   *pk = RawMember(p, len, "pk", true);
+			char	   *pk = RawText(raw.v[RAW_PK], raw.vend[RAW_PK], true);
 
 			if (snapshot == NULL || pk == NULL)
 			{
